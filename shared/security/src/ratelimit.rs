@@ -1,0 +1,353 @@
+//! Multi-window rate limits and automatic blocking.
+//!
+//! A [`Policy`] has several fixed windows (for example 5 a minute, 20 an hour, 100 a day). A request is checked
+//! against every window of every key it carries (the client IP, and the user once known) and consumes a unit in
+//! each only if all admit; otherwise nothing is consumed and `Retry-After` is the exact time until every exhausted
+//! window has rolled over. A client IP that collects too many refusals or malicious-input requests within the
+//! violation window is blocked for a while ([`BlockPolicy`]).
+//!
+//! The decision logic ([`decide`]) is pure: the in-memory limiter runs it under a lock, the Redis limiter runs the
+//! same steps in one Lua script.
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::clock::{Millis, seconds_until};
+use crate::store::StoreError;
+
+/// One window of a policy: at most `limit` requests per `window_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limit {
+    pub limit: u64,
+    pub window_seconds: u64,
+}
+
+/// A named set of windows applied to a route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    pub name: &'static str,
+    pub limits: Vec<Limit>,
+}
+
+/// The policies of the API contract, sized by configuration.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    pub login: Policy,
+    pub register: Policy,
+    pub api: Policy,
+    pub health: Policy,
+}
+
+impl Policies {
+    /// `auth` is the per-IP minute/hour/day limit of login and register; `api_minute`/`api_hour` the
+    /// `RATE_LIMIT_PER_MINUTE`/`RATE_LIMIT_PER_HOUR` of the API routes; `health_minute` the health limit.
+    pub fn new(auth: [u64; 3], api_minute: u64, api_hour: u64, health_minute: u64) -> Self {
+        let auth_limits = vec![
+            Limit { limit: auth[0], window_seconds: 60 },
+            Limit { limit: auth[1], window_seconds: 3_600 },
+            Limit { limit: auth[2], window_seconds: 86_400 },
+        ];
+        Self {
+            login: Policy { name: "login", limits: auth_limits.clone() },
+            register: Policy { name: "register", limits: auth_limits },
+            api: Policy {
+                name: "api",
+                limits: vec![
+                    Limit { limit: api_minute, window_seconds: 60 },
+                    Limit { limit: api_hour, window_seconds: 3_600 },
+                ],
+            },
+            health: Policy { name: "health", limits: vec![Limit { limit: health_minute, window_seconds: 60 }] },
+        }
+    }
+
+    pub fn all(&self) -> [&Policy; 4] {
+        [&self.login, &self.register, &self.api, &self.health]
+    }
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Self::new([5, 20, 100], 100, 1_000, 600)
+    }
+}
+
+/// The client key of an IP: `ip:<address>`, IPv6 counted per /64 (`ip:2001:db8:1:2::/64`).
+pub fn ip_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("ip:{prefix}/64")
+            }
+        },
+    }
+}
+
+/// The client key of a user: `user:<username>`.
+pub fn user_key(username: &str) -> String {
+    format!("user:{username}")
+}
+
+/// A counter to check: one window of one policy for one key, at the current window index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowCheck {
+    /// The subject (`ip:…` or `user:…`).
+    pub key: String,
+    pub policy: &'static str,
+    pub limit: Limit,
+}
+
+impl WindowCheck {
+    /// Every window of `policy` for `key`.
+    pub fn for_policy(policy: &Policy, key: &str) -> Vec<Self> {
+        policy.limits.iter().map(|&limit| Self { key: key.to_string(), policy: policy.name, limit }).collect()
+    }
+
+    /// The start of the current window and its end (exclusive), in milliseconds.
+    pub fn window(&self, now: Millis) -> (Millis, Millis) {
+        let len = self.limit.window_seconds * 1000;
+        let start = now - now % len;
+        (start, start + len)
+    }
+
+    /// The storage key of the current window's counter.
+    pub fn counter_key(&self, now: Millis) -> String {
+        let (start, _) = self.window(now);
+        format!("rl:{}:{}:{}:{}", self.policy, self.key, self.limit.window_seconds, start / 1000)
+    }
+}
+
+/// The state of one window after a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowState {
+    pub key: String,
+    pub policy: &'static str,
+    pub limit: Limit,
+    pub remaining: u64,
+    /// Seconds until this window starts over.
+    pub reset_seconds: u64,
+}
+
+/// A rate-limit decision over all windows of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub windows: Vec<WindowState>,
+    /// When refused: whole seconds until every exhausted window admits again.
+    pub retry_after: u64,
+    /// When refused: the subjects whose windows were exhausted.
+    pub limited_keys: Vec<String>,
+}
+
+impl Decision {
+    /// A decision with no windows (nothing to limit).
+    pub fn unlimited() -> Self {
+        Self { allowed: true, windows: vec![], retry_after: 0, limited_keys: vec![] }
+    }
+
+    /// The window closest to refusing, for the `RateLimit` field.
+    pub fn tightest(&self) -> Option<&WindowState> {
+        self.windows.iter().min_by_key(|w| (w.remaining, std::cmp::Reverse(w.reset_seconds)))
+    }
+}
+
+/// Decides given the current counts (one per check, same order). Admits only if every window has room; the caller
+/// then adds one to every counter.
+pub fn decide(checks: &[WindowCheck], counts: &[u64], now: Millis) -> Decision {
+    let mut allowed = true;
+    let mut retry_after = 0;
+    let mut limited_keys: Vec<String> = Vec::new();
+    let mut windows = Vec::with_capacity(checks.len());
+    for (check, &count) in checks.iter().zip(counts) {
+        let (_, end) = check.window(now);
+        let reset_seconds = seconds_until(now, end).max(1);
+        if count >= check.limit.limit {
+            allowed = false;
+            retry_after = retry_after.max(reset_seconds);
+            if !limited_keys.contains(&check.key) {
+                limited_keys.push(check.key.clone());
+            }
+        }
+        windows.push(WindowState {
+            key: check.key.clone(),
+            policy: check.policy,
+            limit: check.limit,
+            remaining: check.limit.limit.saturating_sub(count),
+            reset_seconds,
+        });
+    }
+    if allowed {
+        for w in &mut windows {
+            w.remaining = w.remaining.saturating_sub(1);
+        }
+        retry_after = 0;
+    }
+    Decision { allowed, windows, retry_after, limited_keys }
+}
+
+/// The automatic-block settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockPolicy {
+    pub rate_limit_violations: u32,
+    pub malicious_requests: u32,
+    pub window_ms: Millis,
+    pub block_ms: Millis,
+}
+
+impl Default for BlockPolicy {
+    fn default() -> Self {
+        Self { rate_limit_violations: 20, malicious_requests: 5, window_ms: 600_000, block_ms: 900_000 }
+    }
+}
+
+/// What a client did wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Violation {
+    RateLimited,
+    MaliciousInput,
+}
+
+impl Violation {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::RateLimited => "rate_limited",
+            Self::MaliciousInput => "malicious_input",
+        }
+    }
+
+    pub fn threshold(self, policy: &BlockPolicy) -> u32 {
+        match self {
+            Self::RateLimited => policy.rate_limit_violations,
+            Self::MaliciousInput => policy.malicious_requests,
+        }
+    }
+}
+
+/// An automatic block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Block {
+    pub key: String,
+    pub reason: String,
+    pub until: Millis,
+}
+
+/// One rate-limit question: the client key with its windows, and the user's windows once the user is known.
+#[derive(Debug, Clone, Default)]
+pub struct Admission {
+    pub client_key: String,
+    pub checks: Vec<WindowCheck>,
+}
+
+/// The answer to an [`Admission`]: a block of the client (checked first, consumes nothing), or a decision.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub block: Option<Block>,
+    pub decision: Decision,
+    /// Set when this refusal pushed the client over the threshold and blocked it.
+    pub newly_blocked: Option<Block>,
+}
+
+/// Counts per policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub allowed: u64,
+    pub limited: u64,
+}
+
+/// A client with refusals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Offender {
+    pub key: String,
+    pub limited: u64,
+}
+
+/// The limiter statistics of the admin API (as seen by this limiter: all instances when it is Redis).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LimiterStats {
+    pub totals: Counts,
+    pub by_policy: Vec<(String, Counts)>,
+    pub top_offenders: Vec<Offender>,
+    pub blocked: Vec<Block>,
+}
+
+/// The limiter: rate-limit decisions, automatic blocks and statistics (Redis, or memory).
+#[async_trait]
+pub trait Limiter: Send + Sync {
+    /// Checks the client's block, then every window; consumes only if all admit. A refusal counts as a
+    /// violation toward the client's automatic block.
+    async fn admit(&self, admission: &Admission, blocks: &BlockPolicy, now: Millis) -> Result<Admitted, StoreError>;
+    /// Counts a violation of `key`; returns the block when this one crossed the threshold.
+    async fn record_violation(
+        &self,
+        key: &str,
+        violation: Violation,
+        blocks: &BlockPolicy,
+        now: Millis,
+    ) -> Result<Option<Block>, StoreError>;
+    /// Lifts a block (and forgets its violations). `true` when there was one.
+    async fn unblock(&self, key: &str) -> Result<bool, StoreError>;
+    /// Forgets every window of `key` under `policy` (an admin unlock resets the per-username login limit).
+    async fn reset(&self, policy: &Policy, key: &str, now: Millis) -> Result<(), StoreError>;
+    async fn stats(&self, now: Millis) -> Result<LimiterStats, StoreError>;
+    /// `redis` or `memory`.
+    fn backend(&self) -> &'static str;
+    /// True while a Redis limiter is falling back to memory.
+    fn degraded(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login_checks() -> Vec<WindowCheck> {
+        WindowCheck::for_policy(&Policies::default().login, "ip:203.0.113.9")
+    }
+
+    #[test]
+    fn all_windows_must_admit_and_retry_after_is_the_longest_exhausted_window() {
+        let checks = login_checks();
+        let now = 3_600_000 * 10 + 30_000; // 30 s into a minute, hour and day
+        let d = decide(&checks, &[4, 19, 99], now);
+        assert!(d.allowed);
+        assert_eq!(d.windows.iter().map(|w| w.remaining).collect::<Vec<_>>(), vec![0, 0, 0]);
+
+        let d = decide(&checks, &[5, 5, 5], now);
+        assert!(!d.allowed);
+        assert_eq!(d.retry_after, 30);
+        let d = decide(&checks, &[5, 20, 20], now);
+        assert_eq!(d.retry_after, 3_600 - 30, "the hour window is the one that admits last");
+        assert_eq!(d.limited_keys, vec!["ip:203.0.113.9".to_string()]);
+    }
+
+    #[test]
+    fn counter_keys_roll_over_with_the_window() {
+        let check = &login_checks()[0];
+        assert_eq!(check.counter_key(59_999), "rl:login:ip:203.0.113.9:60:0");
+        assert_eq!(check.counter_key(60_000), "rl:login:ip:203.0.113.9:60:60");
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        assert_eq!(ip_key(a), "ip:2001:db8:1:2::/64");
+        assert_eq!(ip_key(a), ip_key(b));
+        assert_eq!(ip_key("::ffff:192.0.2.1".parse().unwrap()), "ip:192.0.2.1");
+        assert_eq!(ip_key("203.0.113.9".parse().unwrap()), "ip:203.0.113.9");
+    }
+
+    #[test]
+    fn the_tightest_window_has_the_least_room() {
+        let d = decide(&login_checks(), &[1, 19, 2], 0);
+        let t = d.tightest().unwrap();
+        assert_eq!((t.limit.window_seconds, t.remaining), (3_600, 0));
+    }
+}

@@ -1,0 +1,111 @@
+//! Users and the ports that store them.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::clock::{Millis, rfc3339};
+use crate::store::StoreError;
+
+/// The role every new user gets.
+pub const ROLE_USER: &str = "user";
+/// The role the admin API requires.
+pub const ROLE_ADMIN: &str = "admin";
+
+/// A stored user. `password_hash` never leaves the process: [`User::public`] is what bodies show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct User {
+    pub id: String,
+    /// The normalized (lower-cased) username, the key.
+    pub username: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub roles: Vec<String>,
+    pub created_at: Millis,
+    /// When the last revoke-all happened (a password change), for the audit view.
+    pub tokens_valid_after: Option<Millis>,
+    /// Bumped by every revoke-all; tokens carry the value they were issued under.
+    pub token_generation: u64,
+    pub disabled: bool,
+}
+
+impl User {
+    /// The user as the API shows it: never the hash, never the generation.
+    pub fn public(&self) -> Value {
+        json!({
+            "id": self.id,
+            "username": self.username,
+            "email": self.email,
+            "display_name": self.display_name,
+            "roles": self.roles,
+            "created_at": rfc3339(self.created_at),
+        })
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// A user for tests and examples (the hash is not a real one).
+    pub fn example(username: &str) -> Self {
+        Self {
+            id: "9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f".into(),
+            username: username.into(),
+            email: format!("{username}@example.com"),
+            display_name: username.into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            roles: vec![ROLE_USER.into()],
+            created_at: 1_800_000_000_000,
+            tokens_valid_after: None,
+            token_generation: 0,
+            disabled: false,
+        }
+    }
+}
+
+/// A change to a user's profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Where users live (DynamoDB `UsersTable`, or memory).
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user; [`StoreError::Conflict`] when the username exists.
+    async fn create(&self, user: &User) -> Result<(), StoreError>;
+    /// The user with this normalized username (strongly consistent).
+    async fn get(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Applies a profile change and returns the updated user; [`StoreError::NotFound`] when gone.
+    async fn update_profile(&self, username: &str, change: &ProfileChange) -> Result<User, StoreError>;
+    /// Replaces the password hash. With `revoke_all` it also bumps the token generation and records `now` as
+    /// `tokens_valid_after`, so every token issued before is refused.
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+        revoke_all: bool,
+        now: Millis,
+    ) -> Result<User, StoreError>;
+    /// Grants a role (used to create the first admin).
+    async fn add_role(&self, username: &str, role: &str) -> Result<User, StoreError>;
+    /// A cheap round trip to the store, for `/health`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// What a protected request needs to know beyond the signature, fetched in one round trip.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The token's `jti` is on the denylist (and its item has not expired).
+    pub denied: bool,
+    /// The token's user as stored now (roles, generation, profile), if it still exists.
+    pub user: Option<User>,
+}
+
+/// Reads the denylist entry of a token and its user together (`BatchGetItem` on DynamoDB).
+#[async_trait]
+pub trait SessionLookup: Send + Sync {
+    async fn lookup(&self, jti: &str, username: &str, now: Millis) -> Result<Session, StoreError>;
+}

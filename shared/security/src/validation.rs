@@ -1,0 +1,283 @@
+//! Parse, don't validate: the request bodies as typed structs (checked with `validator`) and the domain newtypes
+//! (`Username`, `Email`, `DisplayName`, `Password`) that cannot hold an invalid value.
+//!
+//! Malformed JSON, wrong types, unknown and missing fields all become `400 validation_failed` with a list of
+//! `{field, message}`; messages never echo the submitted value (it may be a password).
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors};
+
+use crate::problem::{ApiError, FieldError};
+
+/// A normalized username: 3–32 of `a-z 0-9 _ . -` after lower-casing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let lower = raw.to_ascii_lowercase();
+        let len = lower.chars().count();
+        if !(3..=32).contains(&len) {
+            return Err(FieldError::new("username", "must be 3 to 32 characters"));
+        }
+        if !lower.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')) {
+            return Err(FieldError::new("username", "may contain only letters, digits, '_', '.' and '-'"));
+        }
+        Ok(Self(lower))
+    }
+
+    /// The login key for any submitted name: lower-cased, so lockouts count `Alice` and `alice` together even
+    /// when the name is not a valid username.
+    pub fn lockout_key(raw: &str) -> String {
+        raw.to_lowercase()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// An e-mail address: syntactically valid, at most 254 characters, the domain lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        use validator::ValidateEmail as _;
+        if raw.len() > 254 || !raw.validate_email() {
+            return Err(FieldError::new("email", "must be a valid e-mail address"));
+        }
+        let (local, domain) = raw.rsplit_once('@').unwrap_or((raw, ""));
+        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A display name: 1–64 characters after trimming, no markup, no control or bidirectional-override characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let trimmed = raw.trim();
+        let len = trimmed.chars().count();
+        if !(1..=64).contains(&len) {
+            return Err(FieldError::new("display_name", "must be 1 to 64 characters"));
+        }
+        if trimmed.chars().any(|c| c.is_control()) {
+            return Err(FieldError::new("display_name", "must not contain control characters"));
+        }
+        if trimmed.chars().any(|c| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')) {
+            return Err(FieldError::new("display_name", "must not contain bidirectional overrides"));
+        }
+        if trimmed.contains(['<', '>']) {
+            return Err(FieldError::new("display_name", "must not contain markup"));
+        }
+        Ok(Self(trimmed.to_string()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A password as submitted: held as a secret, never printed.
+#[derive(Clone)]
+pub struct Password(SecretString);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+impl Password {
+    pub fn new(raw: String) -> Self {
+        Self(SecretString::from(raw))
+    }
+
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+
+    pub fn into_secret(self) -> SecretString {
+        self.0
+    }
+}
+
+/// The longest password any endpoint accepts before hashing (the policy's own maximum is lower).
+pub const MAX_SUBMITTED_PASSWORD: u64 = 1024;
+
+/// `POST /api/v1/auth/register`.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[validate(length(min = 3, max = 32, message = "must be 3 to 32 characters"))]
+    pub username: String,
+    #[validate(email(message = "must be a valid e-mail address"), length(max = 254, message = "must be a valid e-mail address"))]
+    pub email: String,
+    #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
+    pub password: String,
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    pub display_name: Option<String>,
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[validate(length(min = 1, max = 256, message = "must be 1 to 256 characters"))]
+    pub username: String,
+    #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
+    pub password: String,
+}
+
+/// `PATCH /api/v1/me`.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfileRequest {
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    pub display_name: Option<String>,
+    #[validate(email(message = "must be a valid e-mail address"), length(max = 254, message = "must be a valid e-mail address"))]
+    pub email: Option<String>,
+}
+
+/// `PUT /api/v1/me/password`.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
+    pub current_password: String,
+    #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
+    pub new_password: String,
+}
+
+/// The JSON fields that hold secrets: never scanned, never echoed, never logged.
+pub const SECRET_FIELDS: &[&str] = &["password", "current_password", "new_password"];
+
+/// Parses and validates a JSON body into `T`; every problem becomes `validation_failed` without the value.
+pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        ApiError::ValidationFailed(vec![describe_json_error(&field, &inner)])
+    })?;
+    value.validate().map_err(|e| ApiError::ValidationFailed(field_errors(&e)))?;
+    Ok(value)
+}
+
+fn describe_json_error(path: &str, e: &serde_json::Error) -> FieldError {
+    use serde_json::error::Category;
+    let msg = e.to_string();
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            FieldError::new("body", format!("is not valid JSON (line {}, column {})", e.line(), e.column()))
+        }
+        Category::Data => {
+            if let Some(name) = between_backticks(&msg, "unknown field") {
+                FieldError::new(name, "is not a known field")
+            } else if let Some(name) = between_backticks(&msg, "missing field") {
+                FieldError::new(name, "is required")
+            } else if msg.starts_with("invalid type") {
+                let expected = msg.split("expected ").nth(1).and_then(|s| s.split(" at line").next());
+                let field = if path == "." || path.is_empty() { "body" } else { path };
+                FieldError::new(field, format!("must be {}", expected.unwrap_or("of another type")))
+            } else {
+                let field = if path == "." || path.is_empty() { "body" } else { path };
+                FieldError::new(field, "has an invalid value")
+            }
+        }
+    }
+}
+
+fn between_backticks(msg: &str, prefix: &str) -> Option<String> {
+    let rest = msg.strip_prefix(prefix)?;
+    let start = rest.find('`')? + 1;
+    let end = start + rest[start..].find('`')?;
+    Some(rest[start..end].to_string())
+}
+
+/// The `validator` errors as `{field, message}`, sorted by field for stable bodies.
+pub fn field_errors(e: &ValidationErrors) -> Vec<FieldError> {
+    let mut out: Vec<FieldError> = e
+        .field_errors()
+        .into_iter()
+        .flat_map(|(field, errs)| {
+            errs.iter().map(move |err| {
+                FieldError::new(field.to_string(), err.message.as_deref().unwrap_or("is invalid").to_string())
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors<T: DeserializeOwned + Validate>(body: &str) -> Vec<FieldError> {
+        match parse_body::<T>(body.as_bytes()) {
+            Err(ApiError::ValidationFailed(e)) => e,
+            Err(other) => panic!("unexpected {other:?}"),
+            Ok(_) => panic!("accepted {body}"),
+        }
+    }
+
+    #[test]
+    fn usernames_are_lowercased_and_restricted() {
+        assert_eq!(Username::parse("Alice_01").unwrap().as_str(), "alice_01");
+        for bad in ["al", "a".repeat(33).as_str(), "alice smith", "zoë", "al/ce", ""] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn display_names_allow_real_names_but_not_markup_or_controls() {
+        for good in ["O'Brien", "Zoë Ä. Smith", "C:\\Users", "李小龍", "  padded  "] {
+            assert!(DisplayName::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "   ", "<b>x</b>", "a\u{202e}b", "tab\there", &"x".repeat(65)] {
+            assert!(DisplayName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn emails_are_checked_and_domains_lowercased() {
+        assert_eq!(Email::parse("Alice@Example.COM").unwrap().into_inner(), "Alice@example.com");
+        assert!(Email::parse("not-an-email").is_err());
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn malformed_json_wrong_types_and_unknown_fields_are_validation_errors() {
+        assert_eq!(errors::<LoginRequest>("{\"username\": ")[0].field, "body");
+        assert_eq!(errors::<LoginRequest>("[]")[0].field, "body");
+        let e = errors::<LoginRequest>(r#"{"username": "alice", "password": 12345}"#);
+        assert_eq!(e, vec![FieldError::new("password", "must be a string")]);
+        let e = errors::<LoginRequest>(r#"{"username": "alice", "password": "x", "admin": true}"#);
+        assert_eq!(e, vec![FieldError::new("admin", "is not a known field")]);
+        let e = errors::<LoginRequest>(r#"{"username": "alice"}"#);
+        assert_eq!(e, vec![FieldError::new("password", "is required")]);
+    }
+
+    #[test]
+    fn validation_messages_never_echo_values() {
+        let e = errors::<ChangePasswordRequest>(r#"{"current_password": 987654321, "new_password": "x"}"#);
+        assert!(!format!("{e:?}").contains("987654321"));
+        let e = errors::<RegisterRequest>(r#"{"username": "al", "email": "nope", "password": ""}"#);
+        let fields: Vec<_> = e.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, vec!["email", "password", "username"]);
+    }
+}
