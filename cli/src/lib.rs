@@ -1,1 +1,137 @@
-//! stub
+//! The local server: every CloudMind function behind one HTTP listener (default `127.0.0.1:8000`), sharing one set
+//! of stores, mounting the very same handlers the Lambdas run. `make run` starts it; the black-box tests start it
+//! in-process on a free port.
+//!
+//! Each HTTP request becomes the `lambda_http::Request` a Lambda would see, with the client IP taken from the
+//! socket (never from `X-Forwarded-For`), and is dispatched through the shared route table.
+
+pub mod admin;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use cloudmind_platform::backends::Backends;
+use cloudmind_platform::config::{MAX_BODY_BYTES, Settings};
+use cloudmind_platform::gate::ClientAddr;
+use cloudmind_platform::routes::{Resolution, resolve};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use lambda_http::{Body, Request, Response};
+use tokio::net::TcpListener;
+
+/// Every function's state, built once from shared backends.
+pub struct App {
+    register: cloudmind_register::State,
+    login: cloudmind_login::State,
+    logout: cloudmind_logout::State,
+    protected: cloudmind_protected::State,
+    admin: cloudmind_admin::State,
+    health: cloudmind_health::State,
+}
+
+impl App {
+    pub fn new(settings: &Settings, backends: &Backends) -> Self {
+        Self {
+            register: cloudmind_register::State::new(settings, backends),
+            login: cloudmind_login::State::new(settings, backends),
+            logout: cloudmind_logout::State::new(settings, backends),
+            protected: cloudmind_protected::State::new(settings, backends),
+            admin: cloudmind_admin::State::new(settings, backends),
+            health: cloudmind_health::State::new(settings, backends),
+        }
+    }
+
+    /// Sends a request to the function that owns its route, as API Gateway would. Requests no function owns
+    /// (404, 405, CORS preflight) go to the health function's gate, which answers them like any other.
+    pub async fn dispatch(&self, req: Request) -> Response<Body> {
+        let function = match resolve(req.method().as_str(), req.uri().path()) {
+            Resolution::Found(route, _) => route.function,
+            _ => "health",
+        };
+        match function {
+            "register" => cloudmind_register::handle(&self.register, req).await,
+            "login" => cloudmind_login::handle(&self.login, req).await,
+            "logout" => cloudmind_logout::handle(&self.logout, req).await,
+            "protected" => cloudmind_protected::handle(&self.protected, req).await,
+            "admin" => cloudmind_admin::handle(&self.admin, req).await,
+            _ => cloudmind_health::handle(&self.health, req).await,
+        }
+    }
+}
+
+/// Converts a socket request into a Lambda request: body read up to the limit (a larger one is cut at one byte
+/// over it, which the gate refuses with 413), client IP from the socket.
+async fn to_lambda_request(req: hyper::Request<Incoming>, peer: IpAddr) -> Request {
+    let (parts, body) = req.into_parts();
+    let declared_too_large = parts
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|n| n > MAX_BODY_BYTES);
+    let bytes = if declared_too_large {
+        None
+    } else {
+        Limited::new(body, MAX_BODY_BYTES).collect().await.ok().map(|c| c.to_bytes())
+    };
+    let body = match bytes {
+        Some(b) if b.is_empty() => Body::Empty,
+        Some(b) => match String::from_utf8(b.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        },
+        None => Body::Binary(vec![0; MAX_BODY_BYTES + 1]),
+    };
+    let mut req = Request::from_parts(parts, body);
+    req.extensions_mut().insert(ClientAddr(peer));
+    req
+}
+
+fn to_hyper_response(res: Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = res.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(t) => Bytes::from(t),
+        Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes.
+pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer): (_, SocketAddr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(event = "accept_failed", error = %e);
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move {
+                    let req = to_lambda_request(req, peer.ip()).await;
+                    Ok::<_, Infallible>(to_hyper_response(app.dispatch(req).await))
+                }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = connection.await {
+                tracing::debug!(event = "connection_error", error = %e);
+            }
+        });
+    }
+}

@@ -1,1 +1,131 @@
-//! stub
+//! `GET /health`: component status in the seed guide's shape.
+//!
+//! `healthy` (200) when the user store answers and the limiter runs on its configured backend; `degraded` (200)
+//! while the limiter falls back to memory; `unhealthy` (503) when the store does not answer. Host figures come from
+//! `sysinfo`, sampled at most every few seconds so a monitoring poll stays cheap.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cloudmind_platform::backends::Backends;
+use cloudmind_platform::config::Settings;
+use cloudmind_platform::gate::{Call, Gate, Reply};
+use cloudmind_platform::metrics::REQUESTS;
+use cloudmind_platform::{Body, Request, Response};
+use cloudmind_security::ApiError;
+use cloudmind_security::clock::rfc3339;
+use cloudmind_security::users::UserStore;
+use serde_json::{Value, json};
+use sysinfo::{Disks, System};
+
+/// How long a host sample is reused.
+const SAMPLE_TTL: Duration = Duration::from_secs(5);
+
+/// What the health function needs.
+#[derive(Clone)]
+pub struct State {
+    gate: Gate,
+    users: Arc<dyn UserStore>,
+    store: &'static str,
+    environment: String,
+    version: String,
+    host: Arc<Mutex<HostSampler>>,
+}
+
+impl State {
+    pub fn new(settings: &Settings, backends: &Backends) -> Self {
+        Self {
+            gate: Gate::new("health", settings, backends.limiter.clone(), backends.audit(), None),
+            users: backends.users.clone(),
+            store: backends.store,
+            environment: settings.environment.clone(),
+            version: settings.version.clone(),
+            host: Arc::new(Mutex::new(HostSampler::default())),
+        }
+    }
+}
+
+pub async fn handle(state: &State, req: Request) -> Response<Body> {
+    state.gate.serve(req, |call| health(state, call)).await
+}
+
+async fn health(state: &State, call: Call) -> Result<Reply, ApiError> {
+    let started = Instant::now();
+    let ping = state.users.ping().await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+    if let Err(e) = &ping {
+        tracing::error!(event = "health_store_unavailable", error = %e);
+    }
+    let limiter = state.gate.limiter();
+    let status = match (&ping, limiter.degraded()) {
+        (Err(_), _) => "unhealthy",
+        (Ok(()), true) => "degraded",
+        (Ok(()), false) => "healthy",
+    };
+    let redis = match limiter.backend() {
+        "memory" => json!({"mode": "memory"}),
+        other => json!({"mode": other, "redis_connected": !limiter.degraded()}),
+    };
+    let system = state.host.lock().map(|mut h| h.sample()).unwrap_or_else(|p| p.into_inner().sample());
+    let perf = REQUESTS.snapshot();
+    let body = json!({
+        "status": status,
+        "version": state.version,
+        "environment": state.environment,
+        "timestamp": rfc3339(call.now),
+        "database": {
+            "status": if ping.is_ok() { "healthy" } else { "unhealthy" },
+            "backend": state.store,
+            "connection_test": if ping.is_ok() { "passed" } else { "failed" },
+            "latency_ms": (latency_ms * 1000.0).round() / 1000.0,
+        },
+        "redis": redis,
+        "system": system,
+        "performance": {
+            "total_requests": perf.total_requests,
+            "avg_response_time": (perf.avg_response_time * 1e6).round() / 1e6,
+            "slow_requests": perf.slow_requests,
+        },
+        "security": {"logging_enabled": true, "security_monitoring": true},
+    });
+    Ok(Reply::json(if status == "unhealthy" { 503 } else { 200 }, body))
+}
+
+/// Host CPU, memory and disk use, refreshed at most every [`SAMPLE_TTL`].
+#[derive(Default)]
+struct HostSampler {
+    system: Option<System>,
+    last: Option<(Instant, Value)>,
+}
+
+impl HostSampler {
+    fn sample(&mut self) -> Value {
+        if let Some((at, value)) = &self.last {
+            if at.elapsed() < SAMPLE_TTL {
+                return value.clone();
+            }
+        }
+        let system = self.system.get_or_insert_with(System::new);
+        system.refresh_memory();
+        system.refresh_cpu_usage();
+        let memory_percent = percent(system.used_memory(), system.total_memory());
+        let disks = Disks::new_with_refreshed_list();
+        let root = disks.iter().find(|d| d.mount_point() == std::path::Path::new("/")).or_else(|| disks.iter().next());
+        let disk_percent = root.map_or(0.0, |d| percent(d.total_space() - d.available_space(), d.total_space()));
+        let value = json!({
+            "cpu_percent": round1(f64::from(system.global_cpu_usage())),
+            "memory_percent": memory_percent,
+            "disk_percent": disk_percent,
+        });
+        self.last = Some((Instant::now(), value.clone()));
+        value
+    }
+}
+
+fn percent(part: u64, total: u64) -> f64 {
+    if total == 0 { 0.0 } else { round1(part as f64 * 100.0 / total as f64) }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}

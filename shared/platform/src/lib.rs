@@ -1,1 +1,18 @@
-//! stub
+//! CloudMind's plumbing: typed settings, telemetry, the request gate every function runs behind, the route table,
+//! and the adapters behind the security crate's ports (in-memory now; DynamoDB, Redis and Secrets Manager are
+//! chosen by configuration).
+//!
+//! A function crate builds its `State` from [`backends::Backends`] and answers every request through
+//! [`gate::Gate::serve`], so the checks of the API contract run in the same order everywhere.
+
+pub mod audit;
+pub mod backends;
+pub mod config;
+pub mod gate;
+pub mod memory;
+pub mod metrics;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+
+pub use lambda_http::{Body, Request, Response};

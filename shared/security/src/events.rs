@@ -27,6 +27,19 @@ macro_rules! event_kinds {
                 match self { $(EventKind::$variant => $name),+ }
             }
 
+            /// Whether the event records something refused or suspicious (logged at `WARN`), not a success.
+            pub fn is_failure(self) -> bool {
+                !matches!(
+                    self,
+                    EventKind::UserCreated
+                        | EventKind::LoginSuccess
+                        | EventKind::TokenRevoked
+                        | EventKind::PasswordChange
+                        | EventKind::ClientUnblocked
+                        | EventKind::UserUnlocked
+                )
+            }
+
             pub fn parse(name: &str) -> Option<Self> {
                 match name { $($name => Some(EventKind::$variant),)+ _ => None }
             }
@@ -70,10 +83,8 @@ pub struct SecurityEvent {
 
 impl SecurityEvent {
     pub fn new(kind: EventKind, at: Millis) -> Self {
-        let mut suffix = [0u8; 4];
-        let _ = getrandom::fill(&mut suffix);
         Self {
-            id: format!("{at:013}-{}", hex::encode(suffix)),
+            id: format!("{at:013}-{}", crate::ids::random_hex(4)),
             kind,
             at,
             ip: None,

@@ -10,6 +10,7 @@
 pub mod clock;
 pub mod events;
 pub mod hashing;
+pub mod ids;
 pub mod headers;
 pub mod lockout;
 pub mod password;

@@ -56,6 +56,16 @@ pub struct Problem {
 }
 
 impl ApiError {
+    /// The refusal for a token that failed verification or revocation.
+    pub fn from_token(e: crate::tokens::TokenError) -> Self {
+        use crate::tokens::TokenError;
+        match e {
+            TokenError::Invalid(_) => Self::Unauthorized { token_presented: true },
+            TokenError::Expired => Self::TokenExpired,
+            TokenError::Revoked => Self::TokenRevoked,
+        }
+    }
+
     /// The HTTP status of this refusal.
     pub fn status(&self) -> u16 {
         match self {
@@ -181,6 +191,25 @@ impl ApiError {
             _ => {}
         }
         Problem { status: self.status(), headers, body }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    /// A store failure the handler did not expect: 503 when the store is down (the cause is logged, never sent),
+    /// 404 when the item is gone, otherwise a generic 500.
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::error!(event = "dependency_unavailable", error = %cause);
+                Self::ServiceUnavailable
+            }
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict => {
+                tracing::error!(event = "unexpected_conflict");
+                Self::Internal
+            }
+        }
     }
 }
 

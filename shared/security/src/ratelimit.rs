@@ -292,8 +292,6 @@ pub trait Limiter: Send + Sync {
     ) -> Result<Option<Block>, StoreError>;
     /// Lifts a block (and forgets its violations). `true` when there was one.
     async fn unblock(&self, key: &str) -> Result<bool, StoreError>;
-    /// Forgets every window of `key` under `policy` (an admin unlock resets the per-username login limit).
-    async fn reset(&self, policy: &Policy, key: &str, now: Millis) -> Result<(), StoreError>;
     async fn stats(&self, now: Millis) -> Result<LimiterStats, StoreError>;
     /// `redis` or `memory`.
     fn backend(&self) -> &'static str;

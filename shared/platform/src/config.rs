@@ -1,0 +1,304 @@
+//! Typed settings, loaded once from the environment (the seed guide's names where they apply).
+//!
+//! A missing or unsafe setting is an error returned from `main`, never a panic in a handler. With
+//! `ENVIRONMENT=production` a missing, short (< 32 bytes) or placeholder `JWT_SECRET_KEY` refuses to start;
+//! elsewhere a missing key is replaced by an ephemeral random one, and the log says so.
+
+use cloudmind_security::lockout::LockoutPolicy;
+use cloudmind_security::password::{PasswordPolicy, PolicyMode};
+use cloudmind_security::ratelimit::{BlockPolicy, Policies};
+use cloudmind_security::tokens::{SigningKey, StaticKeys, TokenSettings, parse_algorithm};
+use secrecy::{ExposeSecret, SecretString};
+
+/// The largest request body accepted (16 KiB).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Why the settings could not be loaded. Never contains a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("JWT_SECRET_KEY is required when ENVIRONMENT=production")]
+    MissingKey,
+    #[error("JWT_SECRET_KEY must be at least 32 bytes (it has {0})")]
+    ShortKey(usize),
+    #[error("JWT_SECRET_KEY looks like a placeholder; generate one with `openssl rand -base64 48`")]
+    PlaceholderKey,
+}
+
+/// Where the signing key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    Configured,
+    /// Generated at start (not production): tokens do not survive a restart and are not shared between processes.
+    Ephemeral,
+}
+
+/// Every setting CloudMind reads.
+#[derive(Clone)]
+pub struct Settings {
+    pub environment: String,
+    pub version: String,
+    pub token: TokenSettings,
+    pub keys: StaticKeys,
+    pub key_source: KeySource,
+    pub password_policy: PasswordPolicy,
+    pub lockout: LockoutPolicy,
+    pub rate_limits: Policies,
+    pub blocks: BlockPolicy,
+    pub allowed_origins: Vec<String>,
+    pub registration_enabled: bool,
+    pub slow_request_ms: u64,
+    pub admin_username: String,
+    pub admin_password: Option<SecretString>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("environment", &self.environment)
+            .field("token", &self.token)
+            .field("key_source", &self.key_source)
+            .field("lockout", &self.lockout)
+            .field("rate_limits", &self.rate_limits)
+            .field("blocks", &self.blocks)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("registration_enabled", &self.registration_enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+const PLACEHOLDER_MARKERS: &[&str] =
+    &["your-", "change-me", "changeme", "secret-key-here", "placeholder", "example", "replace-me", "xxxxxxxx"];
+
+impl Settings {
+    /// Loads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Loads the settings from any name → value lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let environment = var("ENVIRONMENT").unwrap_or_else(|| "development".into());
+        let production = environment.eq_ignore_ascii_case("production") || environment.eq_ignore_ascii_case("prod");
+
+        let (current, key_source) = match get("JWT_SECRET_KEY").filter(|k| !k.is_empty()) {
+            Some(key) => {
+                check_key(&key)?;
+                (SigningKey::derive(key.as_bytes()), KeySource::Configured)
+            }
+            None if production => return Err(ConfigError::MissingKey),
+            None => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes)
+                    .map_err(|e| ConfigError::Invalid { name: "JWT_SECRET_KEY", reason: e.to_string() })?;
+                (SigningKey::derive(&bytes), KeySource::Ephemeral)
+            }
+        };
+        let previous = match get("JWT_PREVIOUS_SECRET_KEY").filter(|k| !k.is_empty()) {
+            Some(key) => {
+                check_key(&key)?;
+                Some(SigningKey::derive(key.as_bytes()))
+            }
+            None => None,
+        };
+
+        let algorithm_name = var("ALGORITHM").unwrap_or_else(|| "HS256".into());
+        let algorithm = parse_algorithm(&algorithm_name).ok_or_else(|| ConfigError::Invalid {
+            name: "ALGORITHM",
+            reason: format!("{algorithm_name} is not one of HS256, HS384, HS512"),
+        })?;
+        let access_minutes: u64 = number(&var, "ACCESS_TOKEN_EXPIRE_MINUTES", 30)?;
+        let session_timeout: u64 = number(&var, "SESSION_TIMEOUT", 1_800)?;
+        if access_minutes == 0 || session_timeout == 0 {
+            return Err(ConfigError::Invalid {
+                name: "ACCESS_TOKEN_EXPIRE_MINUTES",
+                reason: "token lifetime must be positive".into(),
+            });
+        }
+
+        let mut password_policy = match var("PASSWORD_POLICY").as_deref() {
+            None | Some("seed") => PasswordPolicy::seed(),
+            Some("nist") => PasswordPolicy::nist(),
+            Some(other) => {
+                return Err(ConfigError::Invalid { name: "PASSWORD_POLICY", reason: format!("{other} is not seed or nist") });
+            }
+        };
+        if password_policy.mode == PolicyMode::Seed {
+            password_policy.min_length = number(&var, "PASSWORD_MIN_LENGTH", password_policy.min_length)?;
+            password_policy.require_special = flag(&var, "PASSWORD_REQUIRE_SPECIAL", true)?;
+            password_policy.require_uppercase = flag(&var, "PASSWORD_REQUIRE_UPPERCASE", true)?;
+            password_policy.require_lowercase = flag(&var, "PASSWORD_REQUIRE_LOWERCASE", true)?;
+            password_policy.require_digits = flag(&var, "PASSWORD_REQUIRE_DIGITS", true)?;
+        }
+
+        let lockout = LockoutPolicy {
+            max_attempts: number(&var, "MAX_LOGIN_ATTEMPTS", 5)?,
+            duration_ms: number::<u64>(&var, "LOCKOUT_DURATION", 300)? * 1000,
+        };
+        if lockout.max_attempts == 0 {
+            return Err(ConfigError::Invalid { name: "MAX_LOGIN_ATTEMPTS", reason: "must be at least 1".into() });
+        }
+        let rate_limits = Policies::new(
+            [
+                number(&var, "AUTH_RATE_LIMIT_PER_MINUTE", 5)?,
+                number(&var, "AUTH_RATE_LIMIT_PER_HOUR", 20)?,
+                number(&var, "AUTH_RATE_LIMIT_PER_DAY", 100)?,
+            ],
+            number(&var, "RATE_LIMIT_PER_MINUTE", 100)?,
+            number(&var, "RATE_LIMIT_PER_HOUR", 1_000)?,
+            number(&var, "HEALTH_RATE_LIMIT_PER_MINUTE", 600)?,
+        );
+        let blocks = BlockPolicy {
+            rate_limit_violations: number(&var, "BLOCK_RATE_LIMIT_VIOLATIONS", 20)?,
+            malicious_requests: number(&var, "BLOCK_MALICIOUS_REQUESTS", 5)?,
+            window_ms: number::<u64>(&var, "BLOCK_WINDOW", 600)? * 1000,
+            block_ms: number::<u64>(&var, "BLOCK_DURATION", 900)? * 1000,
+        };
+
+        Ok(Self {
+            environment,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            token: TokenSettings {
+                issuer: var("JWT_ISSUER").unwrap_or_else(|| "cloudmind".into()),
+                audience: var("JWT_AUDIENCE").unwrap_or_else(|| "cloudmind-api".into()),
+                algorithm,
+                ttl_seconds: (access_minutes * 60).min(session_timeout),
+            },
+            keys: StaticKeys { current, previous },
+            key_source,
+            password_policy,
+            lockout,
+            rate_limits,
+            blocks,
+            allowed_origins: parse_origins(var("ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
+            registration_enabled: flag(&var, "REGISTRATION_ENABLED", true)?,
+            slow_request_ms: number(&var, "SLOW_REQUEST_MS", 1_000)?,
+            admin_username: var("CLOUDMIND_ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
+            admin_password: get("CLOUDMIND_ADMIN_PASSWORD").filter(|p| !p.is_empty()).map(SecretString::from),
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment.eq_ignore_ascii_case("production") || self.environment.eq_ignore_ascii_case("prod")
+    }
+
+    /// The admin password, if one is configured (for the first-admin bootstrap).
+    pub fn admin_password(&self) -> Option<&str> {
+        self.admin_password.as_ref().map(|p| p.expose_secret())
+    }
+}
+
+fn check_key(key: &str) -> Result<(), ConfigError> {
+    if key.len() < 32 {
+        return Err(ConfigError::ShortKey(key.len()));
+    }
+    let lower = key.to_lowercase();
+    let one_char = key.chars().all(|c| Some(c) == key.chars().next());
+    if one_char || PLACEHOLDER_MARKERS.iter().any(|m| lower.contains(m)) {
+        return Err(ConfigError::PlaceholderKey);
+    }
+    Ok(())
+}
+
+fn number<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid { name, reason: format!("{v:?} is not a number") }),
+    }
+}
+
+fn flag(var: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match var(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(v) => Err(ConfigError::Invalid { name, reason: format!("{v:?} is not true or false") }),
+    }
+}
+
+/// `ALLOWED_ORIGINS` in the seed's JSON-array form (`["http://localhost:3000"]`) or as a comma-separated list.
+pub fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let raw = raw.trim();
+    let list: Vec<String> = if raw.starts_with('[') {
+        serde_json::from_str(raw)
+            .map_err(|e| ConfigError::Invalid { name: "ALLOWED_ORIGINS", reason: e.to_string() })?
+    } else {
+        raw.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    };
+    Ok(list.into_iter().map(|o| o.trim_end_matches('/').to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const GOOD_KEY: &str = "k3T9vQ2mX8pL5rW1nB7cZ4hJ6dF0sA2gY9uE3iO8tR5w";
+
+    #[test]
+    fn defaults_follow_the_seed_guide() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.key_source, KeySource::Ephemeral);
+        assert_eq!(s.token.ttl_seconds, 1_800);
+        assert_eq!(s.lockout, LockoutPolicy { max_attempts: 5, duration_ms: 300_000 });
+        assert_eq!(s.rate_limits.login.limits.iter().map(|l| l.limit).collect::<Vec<_>>(), vec![5, 20, 100]);
+        assert_eq!(s.rate_limits.api.limits.iter().map(|l| l.limit).collect::<Vec<_>>(), vec![100, 1_000]);
+        assert_eq!(s.password_policy.min_length, 12);
+        assert!(s.registration_enabled);
+    }
+
+    #[test]
+    fn production_refuses_missing_short_or_placeholder_keys() {
+        assert!(matches!(load(&[("ENVIRONMENT", "production")]), Err(ConfigError::MissingKey)));
+        assert!(matches!(
+            load(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", "short")]),
+            Err(ConfigError::ShortKey(5))
+        ));
+        assert!(matches!(
+            load(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", "your-jwt-secret-key-here-0123456789abcdef")]),
+            Err(ConfigError::PlaceholderKey)
+        ));
+        let s = load(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", GOOD_KEY)]).unwrap();
+        assert_eq!(s.key_source, KeySource::Configured);
+    }
+
+    #[test]
+    fn errors_never_contain_the_key() {
+        let err = load(&[("JWT_SECRET_KEY", "tiny-secret")]).err().unwrap().to_string();
+        assert!(!err.contains("tiny-secret"), "{err}");
+    }
+
+    #[test]
+    fn session_timeout_caps_the_token_lifetime() {
+        let s = load(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "60"), ("SESSION_TIMEOUT", "900")]).unwrap();
+        assert_eq!(s.token.ttl_seconds, 900);
+    }
+
+    #[test]
+    fn origins_accept_the_json_array_and_the_comma_list() {
+        let json = parse_origins(r#"["http://localhost:3000", "https://cloudmind.local/"]"#).unwrap();
+        assert_eq!(json, vec!["http://localhost:3000", "https://cloudmind.local"]);
+        assert_eq!(parse_origins("http://a.test, http://b.test").unwrap(), vec!["http://a.test", "http://b.test"]);
+        assert!(parse_origins("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = load(&[("RATE_LIMIT_PER_MINUTE", "lots")]).err().unwrap().to_string();
+        assert!(err.contains("RATE_LIMIT_PER_MINUTE"), "{err}");
+        assert!(load(&[("ALGORITHM", "none")]).is_err());
+        assert!(load(&[("ALGORITHM", "RS256")]).is_err());
+        assert!(load(&[("PASSWORD_POLICY", "lax")]).is_err());
+    }
+}

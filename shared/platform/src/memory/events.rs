@@ -1,0 +1,96 @@
+//! The audit trail in memory: a ring of the most recent events, read newest first with a cursor.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use cloudmind_security::StoreError;
+use cloudmind_security::events::{EventKind, EventPage, EventSink, SecurityEvent};
+
+use super::lock;
+
+const EVENTS_CAP: usize = 10_000;
+
+#[derive(Debug)]
+pub struct MemoryEvents {
+    events: Mutex<VecDeque<SecurityEvent>>,
+    cap: usize,
+}
+
+impl Default for MemoryEvents {
+    fn default() -> Self {
+        Self::with_cap(EVENTS_CAP)
+    }
+}
+
+impl MemoryEvents {
+    pub fn with_cap(cap: usize) -> Self {
+        Self { events: Mutex::new(VecDeque::new()), cap: cap.max(1) }
+    }
+}
+
+#[async_trait]
+impl EventSink for MemoryEvents {
+    async fn record(&self, event: &SecurityEvent) -> Result<(), StoreError> {
+        let mut events = lock(&self.events);
+        if events.len() >= self.cap {
+            events.pop_front();
+        }
+        // Keep the ring ordered by id even if two events of one millisecond arrive out of order.
+        let at = events.iter().rposition(|e| e.id <= event.id).map_or(0, |i| i + 1);
+        events.insert(at, event.clone());
+        Ok(())
+    }
+
+    async fn list(&self, kind: Option<EventKind>, limit: usize, cursor: Option<&str>) -> Result<EventPage, StoreError> {
+        let events = lock(&self.events);
+        let mut page: Vec<SecurityEvent> = events
+            .iter()
+            .rev()
+            .filter(|e| cursor.is_none_or(|c| e.id.as_str() < c))
+            .filter(|e| kind.is_none_or(|k| e.kind == k))
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let next_cursor = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|e| e.id.clone())
+        } else {
+            None
+        };
+        Ok(EventPage { events: page, next_cursor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pages_run_newest_first_and_filter_by_kind() {
+        let sink = MemoryEvents::default();
+        for at in 0..7 {
+            let kind = if at % 2 == 0 { EventKind::LoginFail } else { EventKind::LoginSuccess };
+            sink.record(&SecurityEvent::new(kind, 1_000 + at)).await.unwrap();
+        }
+        let first = sink.list(None, 3, None).await.unwrap();
+        assert_eq!(first.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![1_006, 1_005, 1_004]);
+        let second = sink.list(None, 3, first.next_cursor.as_deref()).await.unwrap();
+        assert_eq!(second.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![1_003, 1_002, 1_001]);
+        let last = sink.list(None, 3, second.next_cursor.as_deref()).await.unwrap();
+        assert_eq!((last.events.len(), last.next_cursor), (1, None));
+
+        let fails = sink.list(Some(EventKind::LoginFail), 10, None).await.unwrap();
+        assert_eq!(fails.events.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn the_ring_keeps_the_newest() {
+        let sink = MemoryEvents::with_cap(3);
+        for at in 0..5 {
+            sink.record(&SecurityEvent::new(EventKind::AuthzFail, at)).await.unwrap();
+        }
+        let page = sink.list(None, 10, None).await.unwrap();
+        assert_eq!(page.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![4, 3, 2]);
+    }
+}

@@ -1,0 +1,138 @@
+//! Lockout records, bounded: at the cap, expired records go first, then the unlocked ones closest to expiry;
+//! records of locked accounts are kept.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use cloudmind_security::StoreError;
+use cloudmind_security::clock::Millis;
+use cloudmind_security::lockout::{Acquire, LockoutPolicy, LockoutRecord, LockoutStore};
+
+use super::lock;
+
+const LOCKOUT_CAP: usize = 200_000;
+
+#[derive(Debug)]
+pub struct MemoryLockouts {
+    records: Mutex<HashMap<String, LockoutRecord>>,
+    cap: usize,
+}
+
+impl Default for MemoryLockouts {
+    fn default() -> Self {
+        Self::with_cap(LOCKOUT_CAP)
+    }
+}
+
+impl MemoryLockouts {
+    pub fn with_cap(cap: usize) -> Self {
+        Self { records: Mutex::new(HashMap::new()), cap: cap.max(8) }
+    }
+
+    /// The record of `username` as it stands at `now`.
+    pub fn record(&self, username: &str, now: Millis) -> LockoutRecord {
+        lock(&self.records).get(username).copied().unwrap_or_default().at(now)
+    }
+
+    fn make_room(records: &mut HashMap<String, LockoutRecord>, cap: usize, now: Millis) {
+        if records.len() < cap {
+            return;
+        }
+        records.retain(|_, r| r.expires_at > now);
+        if records.len() < cap {
+            return;
+        }
+        // Evict an eighth of the unlocked records, those closest to expiry, so the scan is amortized.
+        let mut unlocked: Vec<(Millis, String)> =
+            records.iter().filter(|(_, r)| r.locked_until <= now).map(|(k, r)| (r.expires_at, k.clone())).collect();
+        unlocked.sort_unstable();
+        for (_, key) in unlocked.into_iter().take((cap / 8).max(1)) {
+            records.remove(&key);
+        }
+    }
+}
+
+#[async_trait]
+impl LockoutStore for MemoryLockouts {
+    async fn acquire(&self, username: &str, policy: &LockoutPolicy, now: Millis) -> Result<Acquire, StoreError> {
+        let mut records = lock(&self.records);
+        if !records.contains_key(username) {
+            Self::make_room(&mut records, self.cap, now);
+        }
+        let current = records.get(username).copied().unwrap_or_default();
+        let (next, verdict) = current.acquire(policy, now);
+        records.insert(username.to_string(), next);
+        Ok(verdict)
+    }
+
+    async fn record_failure(
+        &self,
+        username: &str,
+        policy: &LockoutPolicy,
+        now: Millis,
+    ) -> Result<Option<Millis>, StoreError> {
+        let mut records = lock(&self.records);
+        let current = records.get(username).copied().unwrap_or_default();
+        let (next, locked) = current.fail(policy, now);
+        records.insert(username.to_string(), next);
+        Ok(locked)
+    }
+
+    async fn clear(&self, username: &str) -> Result<(), StoreError> {
+        lock(&self.records).remove(username);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    const POLICY: LockoutPolicy = LockoutPolicy { max_attempts: 5, duration_ms: 300_000 };
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_attempts_get_at_most_five_slots() {
+        let store = Arc::new(MemoryLockouts::default());
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let s = store.clone();
+                tokio::spawn(async move { s.acquire("alice", &POLICY, 1_000).await.unwrap() })
+            })
+            .collect();
+        let mut granted = 0;
+        for t in tasks {
+            if t.await.unwrap() == Acquire::Granted {
+                granted += 1;
+            }
+        }
+        assert_eq!(granted, 5);
+    }
+
+    #[tokio::test]
+    async fn clear_unlocks() {
+        let store = MemoryLockouts::default();
+        for _ in 0..5 {
+            store.acquire("bob", &POLICY, 0).await.unwrap();
+            store.record_failure("bob", &POLICY, 0).await.unwrap();
+        }
+        assert!(matches!(store.acquire("bob", &POLICY, 1).await.unwrap(), Acquire::Locked { .. }));
+        store.clear("bob").await.unwrap();
+        assert_eq!(store.acquire("bob", &POLICY, 1).await.unwrap(), Acquire::Granted);
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_names_stays_under_the_cap_and_keeps_locked_accounts() {
+        let store = MemoryLockouts::with_cap(64);
+        for _ in 0..5 {
+            store.acquire("victim", &POLICY, 0).await.unwrap();
+            store.record_failure("victim", &POLICY, 0).await.unwrap();
+        }
+        for i in 0..10_000 {
+            store.acquire(&format!("flood-{i}"), &POLICY, 1).await.unwrap();
+        }
+        assert!(lock(&store.records).len() <= 64);
+        assert!(store.record("victim", 2).locked_until > 2);
+    }
+}

@@ -1,0 +1,20 @@
+//! In-memory implementations of every port: the embedded default of the local server and the doubles of the unit
+//! tests. They are real implementations: TTLs expire on time, every operation is atomic under one lock, and each
+//! map is bounded (expired entries are evicted first; a flood of unique keys cannot exhaust memory).
+
+mod events;
+mod limiter;
+mod lockout;
+mod users;
+
+pub use events::MemoryEvents;
+pub use limiter::MemoryLimiter;
+pub use lockout::MemoryLockouts;
+pub use users::{MemoryDenylist, MemorySessions, MemoryUsers};
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks a mutex, recovering from poisoning: every critical section leaves its map consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
