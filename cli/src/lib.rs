@@ -46,6 +46,11 @@ impl App {
         }
     }
 
+    /// The login function's state.
+    pub fn login(&self) -> &cloudmind_login::State {
+        &self.login
+    }
+
     /// Sends a request to the function that owns its route, as API Gateway would. Requests no function owns
     /// (404, 405, CORS preflight) go to the health function's gate, which answers them like any other.
     pub async fn dispatch(&self, req: Request) -> Response<Body> {

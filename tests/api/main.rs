@@ -1,1 +1,12 @@
-fn main(){}
+//! Black-box tests: whole flows through the local server over HTTP, and the `events/` fixtures through each
+//! function's handler.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod contract;
+mod errors;
+mod fixtures;
+mod flows;
+mod limits;
+mod tokens;

@@ -1,1 +1,215 @@
-//! stub
+//! Test support for CloudMind's black-box tests: [`TestApp`] starts the local server in-process on a free port
+//! with its own in-memory stores, and drives it over real HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod logs;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cloudmind::App;
+use cloudmind::admin::ensure_admin;
+use cloudmind_platform::backends::Backends;
+use cloudmind_platform::config::Settings;
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// The signing key of test servers, so tests can forge tokens with the right key.
+pub const TEST_KEY: &str = "cloudmind-tests-0123456789-abcdefghijklmnopqrstuvwxyz";
+pub const ADMIN_USERNAME: &str = "root";
+pub const ADMIN_PASSWORD: &str = "Admin-Pass-For-Tests-7!";
+/// A password that passes the seed policy.
+pub const GOOD_PASSWORD: &str = "Correct-Horse-42-Battery";
+
+/// A local server on a free port with fresh in-memory stores.
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub settings: Settings,
+    pub backends: Backends,
+    pub app: Arc<App>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The settings of test servers: the seed defaults, a fixed key, an admin, and (unless overridden) login and
+/// register limits high enough for flows that log in many times.
+fn settings(overrides: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<String, String> = [
+        ("JWT_SECRET_KEY", TEST_KEY),
+        ("CLOUDMIND_ADMIN_USERNAME", ADMIN_USERNAME),
+        ("CLOUDMIND_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("ENVIRONMENT", "test"),
+        ("AUTH_RATE_LIMIT_PER_MINUTE", "1000"),
+        ("AUTH_RATE_LIMIT_PER_HOUR", "10000"),
+        ("AUTH_RATE_LIMIT_PER_DAY", "100000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings load")
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::with(&[]).await
+    }
+
+    /// A server with some settings overridden (`("AUTH_RATE_LIMIT_PER_MINUTE", "5")`).
+    pub async fn with(overrides: &[(&str, &str)]) -> Self {
+        let settings = settings(overrides);
+        Self::with_backends(settings.clone(), Backends::memory(&settings)).await
+    }
+
+    /// A server with the seed guide's own login and register limits (5/minute, 20/hour, 100/day).
+    pub async fn with_seed_limits() -> Self {
+        Self::with(&[
+            ("AUTH_RATE_LIMIT_PER_MINUTE", "5"),
+            ("AUTH_RATE_LIMIT_PER_HOUR", "20"),
+            ("AUTH_RATE_LIMIT_PER_DAY", "100"),
+        ])
+        .await
+    }
+
+    /// A server over the given backends (for example with a store that fails).
+    pub async fn with_backends(settings: Settings, backends: Backends) -> Self {
+        logs::capture();
+        ensure_admin(&settings, &backends, ADMIN_USERNAME, Some(ADMIN_PASSWORD)).await.expect("admin created");
+        let app = Arc::new(App::new(&settings, &backends));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(cloudmind::serve(listener, app.clone(), async {
+            let _ = stopped.await;
+        }));
+        let client = Client::builder().pool_max_idle_per_host(64).build().unwrap();
+        Self { base, client, settings, backends, app, stop: Some(stop) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    pub async fn register(&self, username: &str, password: &str) -> Response {
+        let body = json!({"username": username, "email": format!("{username}@example.com"), "password": password});
+        self.post_json("/api/v1/auth/register", &body).await
+    }
+
+    /// Registers a user with [`GOOD_PASSWORD`], asserting it worked.
+    pub async fn registered(&self, username: &str) {
+        let r = self.register(username, GOOD_PASSWORD).await;
+        assert_eq!(r.status(), 201, "register {username}: {}", r.text().await.unwrap());
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post_json("/api/v1/auth/login", &json!({"username": username, "password": password})).await
+    }
+
+    /// Logs in and returns the access token, asserting it worked.
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let r = self.login(username, password).await;
+        assert_eq!(r.status(), 200, "login {username}");
+        let body: Value = r.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Registers `username` and returns a token for it.
+    pub async fn user_token(&self, username: &str) -> String {
+        self.registered(username).await;
+        self.token(username, GOOD_PASSWORD).await
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token(ADMIN_USERNAME, ADMIN_PASSWORD).await
+    }
+
+    pub async fn me(&self, token: &str) -> Response {
+        self.client.get(self.url("/api/v1/me")).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn logout(&self, token: &str) -> Response {
+        self.client.post(self.url("/api/v1/auth/logout")).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn get_with(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// The audit trail as the admin API shows it (newest first), of one type.
+    pub async fn events(&self, kind: &str) -> Vec<Value> {
+        let admin = self.admin_token().await;
+        let r = self.get_with(&format!("/api/v1/admin/security-events?type={kind}&limit=100"), &admin).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        body["events"].as_array().unwrap().clone()
+    }
+}
+
+impl TestApp {
+    /// The audit trail read straight from the store (for tests whose client is limited or blocked over HTTP).
+    pub async fn stored_events(&self, kind: cloudmind_security::events::EventKind) -> Vec<Value> {
+        let page = self.backends.events.list(Some(kind), 100, None).await.unwrap();
+        page.events.iter().map(|e| e.public()).collect()
+    }
+}
+
+/// Asserts a problem response: status, `code`, media type, `request_id` equal to `X-Request-Id`. Returns the body.
+pub async fn assert_problem(r: Response, status: u16, code: &str) -> (reqwest::header::HeaderMap, Value) {
+    let headers = r.headers().clone();
+    assert_eq!(r.status().as_u16(), status, "status for {code}");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    for field in ["type", "title", "detail", "request_id"] {
+        assert!(body[field].is_string(), "{field} missing in {body}");
+    }
+    assert_eq!(body["request_id"], headers["x-request-id"].to_str().unwrap());
+    (headers, body)
+}
+
+/// The security headers of the API contract, all present with their values, and no `Server` disclosure.
+pub fn assert_security_headers(h: &reqwest::header::HeaderMap) {
+    for (name, value) in cloudmind_security::headers::SECURITY_HEADERS {
+        assert_eq!(h.get(*name).map(|v| v.to_str().unwrap()), Some(*value), "{name}");
+    }
+    assert!(h.get("x-request-id").is_some());
+    assert!(h.get("server").is_none() && h.get("x-powered-by").is_none());
+}
+
+/// Signs arbitrary claims with the test key (or another), for tokens a client could forge.
+pub fn forge(header: &jsonwebtoken::Header, claims: &Value, key: &[u8]) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(key).unwrap();
+    jsonwebtoken::encode(header, claims, &key).unwrap()
+}
+
+/// A token header as CloudMind issues them (HS256, `at+jwt`, the test key's id).
+pub fn test_header() -> jsonwebtoken::Header {
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    h.typ = Some("at+jwt".into());
+    h.kid = Some(cloudmind_security::tokens::SigningKey::derive(TEST_KEY.as_bytes()).kid);
+    h
+}
+
+/// Decodes the claims of a token without checking it.
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}

@@ -47,6 +47,13 @@ impl State {
     }
 }
 
+impl State {
+    /// The password hasher (its verification count shows what a login cost).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+}
+
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
     state.gate.serve(req, |call| login(state, call)).await
 }

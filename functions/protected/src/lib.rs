@@ -49,8 +49,8 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 
 async fn dispatch(state: &State, call: Call) -> Result<Reply, ApiError> {
     match call.route.operation {
-        "getProfile" => Ok(Reply::json(200, call.principal()?.user.public())),
-        "updateProfile" => update_profile(state, &call).await,
+        "getMe" => Ok(Reply::json(200, call.principal()?.user.public())),
+        "updateMe" => update_profile(state, &call).await,
         "changePassword" => change_password(state, &call).await,
         _ => Err(ApiError::NotFound),
     }

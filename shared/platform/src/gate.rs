@@ -279,7 +279,7 @@ impl Gate {
             let claims = match token {
                 Ok(claims) => claims,
                 Err(e) => {
-                    self.record_token_failure(ctx, &e, now).await;
+                    self.record_token_failure(ctx, &e, None, now).await;
                     return Err(refused(e));
                 }
             };
@@ -289,7 +289,7 @@ impl Gate {
                 None => return Err(refused(ApiError::Internal)),
             };
             if let Err(e) = check_revocation(&claims, session.denied, session.user.as_ref()) {
-                self.record_token_failure(ctx, &ApiError::from_token(e), now).await;
+                self.record_token_failure(ctx, &ApiError::from_token(e), Some(&claims.username), now).await;
                 return Err(refused(ApiError::TokenRevoked));
             }
             let user = session.user.ok_or_else(|| refused(ApiError::TokenRevoked))?;
@@ -365,14 +365,17 @@ impl Gate {
         }
     }
 
-    async fn record_token_failure(&self, ctx: &Ctx, error: &ApiError, now: Millis) {
+    /// Logs a refused token; `username` only when the signature proved it.
+    async fn record_token_failure(&self, ctx: &Ctx, error: &ApiError, username: Option<&str>, now: Millis) {
         let detail = match error {
             ApiError::Unauthorized { token_presented: false } => return,
             ApiError::TokenExpired => "expired",
             ApiError::TokenRevoked => "revoked token presented",
             _ => "invalid",
         };
-        self.audit.record(ctx.event(EventKind::TokenInvalid, now).detail(detail)).await;
+        let mut event = ctx.event(EventKind::TokenInvalid, now).detail(detail);
+        event.username = username.map(str::to_string);
+        self.audit.record(event).await;
     }
 
     fn render_error(&self, error: &ApiError, ctx: &Ctx, decision: Option<&Decision>) -> Response<Body> {

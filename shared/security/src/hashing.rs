@@ -4,6 +4,7 @@
 //! Hashing is CPU-bound (≈ 20 ms optimized): the async entry points run it on the blocking pool, never on the
 //! thread that drives requests.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -27,6 +28,7 @@ pub struct HashError(String);
 pub struct PasswordHasher {
     params: Params,
     dummy: Arc<OnceLock<String>>,
+    verifications: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -47,11 +49,17 @@ impl PasswordHasher {
 
     pub fn with_params(m_cost_kib: u32, t_cost: u32, p_cost: u32) -> Result<Self, HashError> {
         let params = Params::new(m_cost_kib, t_cost, p_cost, None).map_err(|e| HashError(e.to_string()))?;
-        Ok(Self { params, dummy: Arc::new(OnceLock::new()) })
+        Ok(Self { params, dummy: Arc::new(OnceLock::new()), verifications: Arc::new(AtomicU64::new(0)) })
     }
 
     fn argon2(&self) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// How many argon2 verifications this hasher (and its clones) ran, real and dummy: shows that an unknown
+    /// username costs the same work as a known one, without timing anything.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     /// Hashes a password into a PHC string with a fresh random salt.
@@ -72,6 +80,7 @@ impl PasswordHasher {
             self.verify_dummy(password);
             return Verification::Invalid;
         };
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         match self.argon2().verify_password(password.expose_secret().as_bytes(), &parsed) {
             Ok(()) => Verification::Valid { needs_rehash: !self.is_current(&parsed) },
             Err(_) => Verification::Invalid,
@@ -83,6 +92,7 @@ impl PasswordHasher {
         let phc = self.dummy.get_or_init(|| {
             self.hash(&SecretString::from("cloudmind-dummy-password")).unwrap_or_default()
         });
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         if let Ok(parsed) = PasswordHash::new(phc) {
             let _ = self.argon2().verify_password(password.expose_secret().as_bytes(), &parsed);
         }

@@ -1,0 +1,246 @@
+//! Every error code of the API contract, reached by a real request, with its headers.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cloudmind_platform::backends::Backends;
+use cloudmind_security::StoreError;
+use cloudmind_security::clock::Millis;
+use cloudmind_security::events::EventKind;
+use cloudmind_security::users::{Session, SessionLookup};
+use cloudmind_tests::{GOOD_PASSWORD, TestApp, assert_problem, assert_security_headers};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
+    let app = TestApp::spawn().await;
+    let r = app.client.get(app.url("/nope")).send().await.unwrap();
+    assert_security_headers(r.headers());
+    assert_problem(r, 404, "not_found").await;
+    let r = app.client.delete(app.url("/api/v1/me")).send().await.unwrap();
+    assert_security_headers(r.headers());
+    assert_eq!(r.headers()["allow"], "GET, PATCH");
+    assert_problem(r, 405, "method_not_allowed").await;
+    let r = app.client.post(app.url("/health")).json(&json!({})).send().await.unwrap();
+    assert_eq!(r.headers()["allow"], "GET");
+}
+
+#[tokio::test]
+async fn bodies_over_16_kib_are_413_and_non_json_bodies_415() {
+    let app = TestApp::spawn().await;
+    let huge = json!({"username": "x".repeat(17 * 1024), "email": "a@b.co", "password": GOOD_PASSWORD});
+    let r = app.post_json("/api/v1/auth/register", &huge).await;
+    assert_security_headers(r.headers());
+    assert_problem(r, 413, "payload_too_large").await;
+
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "text/plain")
+        .body(r#"{"username":"a","password":"b"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_security_headers(r.headers());
+    assert_problem(r, 415, "unsupported_media_type").await;
+    let r = app.client.post(app.url("/api/v1/auth/login")).body("{}").send().await.unwrap();
+    assert_problem(r, 415, "unsupported_media_type").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(r#"{"username":"nobody","password":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 401, "invalid_credentials").await;
+}
+
+#[tokio::test]
+async fn malformed_json_wrong_types_and_unknown_fields_are_400_with_field_errors() {
+    let app = TestApp::spawn().await;
+    let raw = |body: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/register"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let (_, body) = assert_problem(raw(r#"{"username": "carol", "email": "#).await.unwrap(), 400, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "body");
+    let (_, body) =
+        assert_problem(raw(r#"{"username": 42, "email": "a@b.co", "password": "x"}"#).await.unwrap(), 400, "validation_failed")
+            .await;
+    assert_eq!(body["errors"][0]["field"], "username");
+    let (_, body) = assert_problem(
+        raw(r#"{"username": "carol", "email": "a@b.co", "password": "Correct-Horse-42-Battery", "roles": ["admin"]}"#)
+            .await
+            .unwrap(),
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "roles");
+    assert_problem(raw("\u{feff}not json").await.unwrap(), 400, "validation_failed").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .header("content-type", "application/json")
+        .body(vec![0xff, 0xfe, 0x00, 0x7b])
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 400, "validation_failed").await;
+    let (_, body) = assert_problem(
+        app.post_json("/api/v1/auth/register", &json!({"username": "a b", "email": "nope", "password": GOOD_PASSWORD}))
+            .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert!(fields.contains(&"email"), "{body}");
+}
+
+#[tokio::test]
+async fn a_weak_password_is_422_listing_every_rule() {
+    let app = TestApp::spawn().await;
+    let (_, body) = assert_problem(app.register("dave", "password").await, 422, "weak_password").await;
+    let v: Vec<&str> = body["violations"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(v, vec!["too_short", "missing_uppercase", "missing_digit", "missing_special", "common_password"]);
+    let (_, body) = assert_problem(app.register("dave", "Dave-Is-Great-2024").await, 422, "weak_password").await;
+    assert_eq!(body["violations"], json!(["contains_username"]));
+    let (_, body) = assert_problem(app.register("dave", &format!("Aa1!{}", "xy".repeat(70))).await, 422, "weak_password").await;
+    assert_eq!(body["violations"], json!(["too_long"]));
+    assert_eq!(app.login("dave", "password").await.status(), 401, "nothing was created");
+}
+
+#[tokio::test]
+async fn a_taken_username_is_409_and_disabled_registration_403() {
+    let app = TestApp::spawn().await;
+    app.registered("erin").await;
+    assert_problem(app.register("ERIN", GOOD_PASSWORD).await, 409, "username_taken").await;
+    let closed = TestApp::with(&[("REGISTRATION_ENABLED", "false")]).await;
+    assert_problem(closed.register("frank", GOOD_PASSWORD).await, 403, "registration_disabled").await;
+}
+
+#[tokio::test]
+async fn missing_or_malformed_bearer_tokens_are_401() {
+    let app = TestApp::spawn().await;
+    let r = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    assert_problem(r, 401, "unauthorized").await;
+    for header in ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Bearer a.b.c.d"] {
+        let r = app.client.get(app.url("/api/v1/me")).header("authorization", header).send().await.unwrap();
+        assert_problem(r, 401, "unauthorized").await;
+    }
+}
+
+#[tokio::test]
+async fn sql_injection_xss_traversal_and_control_characters_are_400_malicious_input() {
+    let app = TestApp::with(&[("BLOCK_MALICIOUS_REQUESTS", "100")]).await;
+    let attempts = [
+        json!({"username": "admin' OR '1'='1", "email": "a@b.co", "password": GOOD_PASSWORD}),
+        json!({"username": "mallory", "email": "a@b.co", "password": GOOD_PASSWORD, "display_name": "<script>alert(1)</script>"}),
+        json!({"username": "../../etc/passwd", "email": "a@b.co", "password": GOOD_PASSWORD}),
+        json!({"username": "nul\u{0}byte", "email": "a@b.co", "password": GOOD_PASSWORD}),
+    ];
+    for body in &attempts {
+        assert_problem(app.post_json("/api/v1/auth/register", body).await, 400, "malicious_input").await;
+    }
+    // Passwords are secret and never scanned: an attack-looking password is just a password.
+    let r = app.register("quinn", "' OR 1=1 -- Aa9!xyz").await;
+    assert_eq!(r.status(), 201);
+    // The query is scanned too, unknown parameters included.
+    let r = app.client.get(app.url("/health?debug=%3Cscript%3E")).send().await.unwrap();
+    assert_problem(r, 400, "malicious_input").await;
+    assert_eq!(app.client.get(app.url("/health?verbose=1")).send().await.unwrap().status(), 200);
+    for event in ["malicious_sqli", "malicious_xss", "malicious_path_traversal", "malicious_input"] {
+        assert!(!app.events(event).await.is_empty(), "{event}");
+    }
+}
+
+#[tokio::test]
+async fn repeated_malicious_input_blocks_the_client_on_every_route_with_retry_after() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for _ in 0..5 {
+        let r = app.client.get(app.url("/health?q=1%27%20OR%20%271%27%3D%271")).send().await.unwrap();
+        assert_eq!(r.status(), 400);
+    }
+    let r = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_security_headers(r.headers());
+    let (h, _) = assert_problem(r, 403, "ip_blocked").await;
+    let retry: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((890..=900).contains(&retry), "{retry}");
+    assert_problem(app.login("anyone", "x").await, 403, "ip_blocked").await;
+    assert_problem(app.me(&admin).await, 403, "ip_blocked").await;
+    let blocked = app.backends.events.list(Some(EventKind::ClientBlocked), 10, None).await.unwrap();
+    assert_eq!(blocked.events.len(), 1);
+    assert_eq!(blocked.events[0].ip.as_deref(), Some("127.0.0.1"));
+}
+
+/// A session store whose backend is down.
+struct DownSessions;
+
+#[async_trait]
+impl SessionLookup for DownSessions {
+    async fn lookup(&self, _: &str, _: &str, _: Millis) -> Result<Session, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_dependency_down_is_503_never_a_pass() {
+    let healthy = TestApp::spawn().await;
+    let token = healthy.user_token("gina").await;
+    let mut backends = healthy.backends.clone();
+    backends.sessions = Arc::new(DownSessions);
+    let app = TestApp::with_backends(healthy.settings.clone(), backends).await;
+    let (_, body) = assert_problem(app.me(&token).await, 503, "service_unavailable").await;
+    assert!(!body.to_string().contains("connection refused"), "the cause stays in the log");
+    assert_problem(app.logout(&token).await, 503, "service_unavailable").await;
+}
+
+#[tokio::test]
+async fn health_is_unhealthy_503_when_the_store_is_down() {
+    use cloudmind_security::users::{ProfileChange, User, UserStore};
+    struct DownUsers;
+    #[async_trait]
+    impl UserStore for DownUsers {
+        async fn create(&self, _: &User) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn get(&self, _: &str) -> Result<Option<User>, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn update_profile(&self, _: &str, _: &ProfileChange) -> Result<User, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn set_password_hash(&self, _: &str, _: &str, _: bool, _: Millis) -> Result<User, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn add_role(&self, _: &str, _: &str) -> Result<User, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+    }
+    let base = TestApp::spawn().await;
+    let mut backends: Backends = base.backends.clone();
+    backends.users = Arc::new(DownUsers);
+    let settings = base.settings.clone();
+    // The admin cannot be created on a dead store, so start the server directly.
+    let app = cloudmind::App::new(&settings, &backends);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(cloudmind::serve(listener, Arc::new(app), std::future::pending()));
+    let r = reqwest::get(format!("{url}/health")).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "unhealthy");
+    assert_eq!(body["database"]["connection_test"], "failed");
+    let r = base.client.post(format!("{url}/api/v1/auth/login")).json(&json!({"username": "x", "password": "y"})).send().await.unwrap();
+    assert_problem(r, 503, "service_unavailable").await;
+}

@@ -1,0 +1,135 @@
+//! Lockout and rate limits, including concurrent attacks.
+
+use cloudmind_security::events::EventKind;
+use cloudmind_tests::{GOOD_PASSWORD, TestApp, assert_problem};
+use serde_json::json;
+
+#[tokio::test]
+async fn five_failures_lock_the_account_and_the_right_password_is_still_423() {
+    let app = TestApp::spawn().await;
+    app.registered("alice").await;
+    for _ in 0..5 {
+        assert_problem(app.login("alice", "wrong-password").await, 401, "invalid_credentials").await;
+    }
+    let (h, _) = assert_problem(app.login("alice", GOOD_PASSWORD).await, 423, "account_locked").await;
+    let retry: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((295..=300).contains(&retry), "{retry}");
+    assert_eq!(app.events("authn_login_lock").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_username_locks_the_same_way_with_the_same_answers() {
+    let app = TestApp::spawn().await;
+    app.registered("known").await;
+    let mut bodies = Vec::new();
+    for name in ["known", "ghost"] {
+        for _ in 0..5 {
+            let (_, mut body) = assert_problem(app.login(name, "wrong-password").await, 401, "invalid_credentials").await;
+            body.as_object_mut().unwrap().remove("request_id");
+            bodies.push(body);
+        }
+        let (h, _) = assert_problem(app.login(name, "wrong-password").await, 423, "account_locked").await;
+        assert!(h.contains_key("retry-after"));
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "known and unknown users get identical bodies");
+}
+
+#[tokio::test]
+async fn an_unknown_username_costs_one_password_verification_like_a_known_one() {
+    let app = TestApp::spawn().await;
+    app.registered("known").await;
+    let hasher = app.app.login().hasher();
+    let before = hasher.verifications();
+    app.login("known", "wrong-password").await;
+    let known = hasher.verifications() - before;
+    let before = hasher.verifications();
+    app.login("nobody-here", "wrong-password").await;
+    let unknown = hasher.verifications() - before;
+    assert_eq!((known, unknown), (1, 1));
+}
+
+#[tokio::test]
+async fn twenty_parallel_wrong_passwords_count_exactly_five_failures_and_lock() {
+    let app = TestApp::spawn().await;
+    app.registered("victim").await;
+    let statuses = futures_join((0..20).map(|_| app.login("victim", "guess-123"))).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 423).count(), 15, "{statuses:?}");
+    let counted = app.events("authn_login_fail").await.iter().filter(|e| e["detail"] == "invalid credentials").count();
+    assert_eq!(counted, 5);
+    assert_problem(app.login("victim", GOOD_PASSWORD).await, 423, "account_locked").await;
+}
+
+#[tokio::test]
+async fn the_sixth_login_in_a_minute_is_429_and_a_spoofed_forwarded_for_does_not_escape() {
+    let app = TestApp::with_seed_limits().await;
+    for i in 0..5 {
+        let r = app.login("someone", "wrong").await;
+        assert_eq!(r.status(), 401);
+        let remaining = format!("r={}", 4 - i);
+        assert!(r.headers()["ratelimit"].to_str().unwrap().contains(&remaining), "{:?}", r.headers()["ratelimit"]);
+    }
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .header("x-real-ip", "198.51.100.8")
+        .header("forwarded", "for=198.51.100.9")
+        .json(&json!({"username": "someone", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    let (h, _) = assert_problem(r, 429, "rate_limited").await;
+    let retry: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(
+        h["ratelimit-policy"],
+        r#""login-ip-minute";q=5;w=60, "login-ip-hour";q=20;w=3600, "login-ip-day";q=100;w=86400"#
+    );
+    assert!(h["ratelimit"].to_str().unwrap().starts_with(r#""login-ip-minute";r=0;t="#));
+    let events = app.stored_events(EventKind::RateLimitExceeded).await;
+    assert_eq!(events[0]["ip"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn fifty_parallel_logins_against_five_a_minute_admit_exactly_five() {
+    let app = TestApp::with_seed_limits().await;
+    let statuses = futures_join((0..50).map(|i| app.login(if i % 2 == 0 { "a-user" } else { "b-user" }, "x"))).await;
+    let admitted = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(admitted, 5, "{statuses:?}");
+    // The refusals count toward the automatic block: the twentieth blocks the client, the rest are 403.
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 20, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 403).count(), 25, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn twenty_refusals_in_ten_minutes_block_the_client() {
+    let app = TestApp::with(&[("AUTH_RATE_LIMIT_PER_MINUTE", "1")]).await;
+    app.login("x", "y").await;
+    for _ in 0..20 {
+        assert_eq!(app.login("x", "y").await.status(), 429);
+    }
+    assert_problem(app.login("x", "y").await, 403, "ip_blocked").await;
+    assert_problem(app.client.get(app.url("/health")).send().await.unwrap(), 403, "ip_blocked").await;
+    let blocked = app.backends.events.list(Some(EventKind::ClientBlocked), 10, None).await.unwrap();
+    assert_eq!(blocked.events.len(), 1);
+}
+
+#[tokio::test]
+async fn api_routes_limit_per_user_across_addresses() {
+    let app = TestApp::with(&[("RATE_LIMIT_PER_MINUTE", "3")]).await;
+    let token = app.user_token("busy").await;
+    for _ in 0..3 {
+        assert_eq!(app.me(&token).await.status(), 200);
+    }
+    let (h, _) = assert_problem(app.me(&token).await, 429, "rate_limited").await;
+    assert!(h["ratelimit-policy"].to_str().unwrap().contains(r#""api-user-minute";q=3;w=60"#));
+}
+
+/// Runs the requests concurrently and returns their statuses.
+async fn futures_join<F>(requests: impl Iterator<Item = F>) -> Vec<u16>
+where
+    F: std::future::Future<Output = reqwest::Response>,
+{
+    futures_util::future::join_all(requests).await.iter().map(|r| r.status().as_u16()).collect()
+}
