@@ -14,17 +14,16 @@ async fn a_user_token_on_admin_routes_is_403_and_logged() {
         ("POST", "/api/v1/admin/users/uma/unlock"),
         ("DELETE", "/api/v1/admin/blocks/ip:127.0.0.1"),
     ] {
-        let r = app
-            .client
-            .request(method.parse().unwrap(), app.url(path))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let r = app.client.request(method.parse().unwrap(), app.url(path)).bearer_auth(&token).send().await.unwrap();
         assert_problem(r, 403, "forbidden").await;
     }
     assert_eq!(app.events("authz_fail").await.len(), 4);
-    assert_problem(app.client.get(app.url("/api/v1/admin/rate-limit-stats")).send().await.unwrap(), 401, "unauthorized").await;
+    assert_problem(
+        app.client.get(app.url("/api/v1/admin/rate-limit-stats")).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -63,7 +62,8 @@ async fn security_events_page_newest_first_and_validate_their_query() {
         app.client.get(url).bearer_auth(&admin).send()
     };
     let first: Value = page("type=authn_login_fail&limit=3".into()).await.unwrap().json().await.unwrap();
-    let names: Vec<&str> = first["events"].as_array().unwrap().iter().map(|e| e["username"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        first["events"].as_array().unwrap().iter().map(|e| e["username"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["user6", "user5", "user4"]);
     let event = &first["events"][0];
     for field in ["id", "type", "at", "ip", "detail"] {

@@ -60,17 +60,17 @@ async fn bodies_over_16_kib_are_413_and_non_json_bodies_415() {
 async fn malformed_json_wrong_types_and_unknown_fields_are_400_with_field_errors() {
     let app = TestApp::spawn().await;
     let raw = |body: &'static str| {
-        app.client
-            .post(app.url("/api/v1/auth/register"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        app.client.post(app.url("/api/v1/auth/register")).header("content-type", "application/json").body(body).send()
     };
-    let (_, body) = assert_problem(raw(r#"{"username": "carol", "email": "#).await.unwrap(), 400, "validation_failed").await;
-    assert_eq!(body["errors"][0]["field"], "body");
     let (_, body) =
-        assert_problem(raw(r#"{"username": 42, "email": "a@b.co", "password": "x"}"#).await.unwrap(), 400, "validation_failed")
-            .await;
+        assert_problem(raw(r#"{"username": "carol", "email": "#).await.unwrap(), 400, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "body");
+    let (_, body) = assert_problem(
+        raw(r#"{"username": 42, "email": "a@b.co", "password": "x"}"#).await.unwrap(),
+        400,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(body["errors"][0]["field"], "username");
     let (_, body) = assert_problem(
         raw(r#"{"username": "carol", "email": "a@b.co", "password": "Correct-Horse-42-Battery", "roles": ["admin"]}"#)
@@ -110,7 +110,8 @@ async fn a_weak_password_is_422_listing_every_rule() {
     assert_eq!(v, vec!["too_short", "missing_uppercase", "missing_digit", "missing_special", "common_password"]);
     let (_, body) = assert_problem(app.register("dave", "Dave-Is-Great-2024").await, 422, "weak_password").await;
     assert_eq!(body["violations"], json!(["contains_username"]));
-    let (_, body) = assert_problem(app.register("dave", &format!("Aa1!{}", "xy".repeat(70))).await, 422, "weak_password").await;
+    let (_, body) =
+        assert_problem(app.register("dave", &format!("Aa1!{}", "xy".repeat(70))).await, 422, "weak_password").await;
     assert_eq!(body["violations"], json!(["too_long"]));
     assert_eq!(app.login("dave", "password").await.status(), 401, "nothing was created");
 }
@@ -241,6 +242,12 @@ async fn health_is_unhealthy_503_when_the_store_is_down() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "unhealthy");
     assert_eq!(body["database"]["connection_test"], "failed");
-    let r = base.client.post(format!("{url}/api/v1/auth/login")).json(&json!({"username": "x", "password": "y"})).send().await.unwrap();
+    let r = base
+        .client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"username": "x", "password": "y"}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 503, "service_unavailable").await;
 }

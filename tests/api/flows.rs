@@ -66,9 +66,7 @@ async fn register_login_me_logout_then_me_is_token_revoked() {
 async fn a_profile_change_accepts_real_names_and_refuses_markup() {
     let app = TestApp::spawn().await;
     let token = app.user_token("zoe").await;
-    let patch = |body: Value| {
-        app.client.patch(app.url("/api/v1/me")).bearer_auth(&token).json(&body).send()
-    };
+    let patch = |body: Value| app.client.patch(app.url("/api/v1/me")).bearer_auth(&token).json(&body).send();
     let r = patch(json!({"display_name": "Zoë Ä. O'Brien", "email": "zoe@Example.ORG"})).await.unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
@@ -149,7 +147,8 @@ async fn logs_hold_security_events_but_never_passwords_hashes_or_tokens() {
     }
     let signature = token.rsplit('.').next().unwrap();
     assert!(!logs.contains(signature));
-    for event in ["user_created", "authn_login_success", "authn_login_fail", "authn_token_revoked", "authn_token_invalid"]
+    for event in
+        ["user_created", "authn_login_success", "authn_login_fail", "authn_token_revoked", "authn_token_invalid"]
     {
         let line = logs
             .lines()

@@ -24,7 +24,8 @@ async fn an_unknown_username_locks_the_same_way_with_the_same_answers() {
     let mut bodies = Vec::new();
     for name in ["known", "ghost"] {
         for _ in 0..5 {
-            let (_, mut body) = assert_problem(app.login(name, "wrong-password").await, 401, "invalid_credentials").await;
+            let (_, mut body) =
+                assert_problem(app.login(name, "wrong-password").await, 401, "invalid_credentials").await;
             body.as_object_mut().unwrap().remove("request_id");
             bodies.push(body);
         }

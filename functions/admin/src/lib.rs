@@ -55,11 +55,8 @@ async fn rate_limit_stats(state: &State, call: &Call) -> Result<Reply, ApiError>
     let stats = limiter.stats(call.now).await?;
     let by_policy: Map<String, Value> =
         stats.by_policy.iter().map(|(name, counts)| (name.clone(), json!(counts))).collect();
-    let blocked: Vec<Value> = stats
-        .blocked
-        .iter()
-        .map(|b| json!({"key": b.key, "reason": b.reason, "until": rfc3339(b.until)}))
-        .collect();
+    let blocked: Vec<Value> =
+        stats.blocked.iter().map(|b| json!({"key": b.key, "reason": b.reason, "until": rfc3339(b.until)})).collect();
     Ok(Reply::json(
         200,
         json!({
@@ -95,7 +92,8 @@ async fn security_events(state: &State, call: &Call) -> Result<Reply, ApiError> 
         }
     };
     let cursor = call.query("cursor");
-    if cursor.is_some_and(|c| c.is_empty() || c.len() > 64 || !c.chars().all(|ch| ch.is_ascii_hexdigit() || ch == '-')) {
+    if cursor.is_some_and(|c| c.is_empty() || c.len() > 64 || !c.chars().all(|ch| ch.is_ascii_hexdigit() || ch == '-'))
+    {
         errors.push(FieldError::new("cursor", "is not a cursor returned by this API"));
     }
     if !errors.is_empty() {

@@ -100,10 +100,10 @@ struct HostSampler {
 
 impl HostSampler {
     fn sample(&mut self) -> Value {
-        if let Some((at, value)) = &self.last {
-            if at.elapsed() < SAMPLE_TTL {
-                return value.clone();
-            }
+        if let Some((at, value)) = &self.last
+            && at.elapsed() < SAMPLE_TTL
+        {
+            return value.clone();
         }
         let system = self.system.get_or_insert_with(System::new);
         system.refresh_memory();

@@ -78,7 +78,8 @@ async fn login(state: &State, call: Call) -> Result<Reply, ApiError> {
             let locked = state.lockouts.record_failure(&key, &state.lockout, now).await?;
             audit.record(call.ctx.event(EventKind::LoginFail, now).username(&key).detail("invalid credentials")).await;
             if let Some(until) = locked {
-                let detail = format!("locked for {} s after {} failures", seconds_until(now, until), state.lockout.max_attempts);
+                let detail =
+                    format!("locked for {} s after {} failures", seconds_until(now, until), state.lockout.max_attempts);
                 audit.record(call.ctx.event(EventKind::LoginLock, now).username(&key).detail(detail)).await;
             }
             return Err(ApiError::InvalidCredentials);

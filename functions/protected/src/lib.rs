@@ -15,7 +15,9 @@ use cloudmind_security::hashing::{PasswordHasher, Verification};
 use cloudmind_security::lockout::{Acquire, LockoutPolicy, LockoutStore};
 use cloudmind_security::password::PasswordPolicy;
 use cloudmind_security::users::{ProfileChange, UserStore};
-use cloudmind_security::validation::{ChangePasswordRequest, DisplayName, Email, Password, UpdateProfileRequest, parse_body};
+use cloudmind_security::validation::{
+    ChangePasswordRequest, DisplayName, Email, Password, UpdateProfileRequest, parse_body,
+};
 use cloudmind_security::{ApiError, FieldError};
 
 /// What the protected function needs.
@@ -83,17 +85,24 @@ async fn change_password(state: &State, call: &Call) -> Result<Reply, ApiError> 
     }
     let (now, audit) = (call.now, state.gate.audit());
     if let Acquire::Locked { until } = state.lockouts.acquire(&user.username, &state.lockout, now).await? {
-        let event = call.ctx.event(EventKind::PasswordChangeFail, now).username(&user.username).detail("account locked");
+        let event =
+            call.ctx.event(EventKind::PasswordChangeFail, now).username(&user.username).detail("account locked");
         audit.record(event).await;
         return Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) });
     }
     let current = Password::new(req.current_password).into_secret();
     if state.hasher.verify_async(current, Some(user.password_hash.clone())).await == Verification::Invalid {
         let locked = state.lockouts.record_failure(&user.username, &state.lockout, now).await?;
-        let event = call.ctx.event(EventKind::PasswordChangeFail, now).username(&user.username).detail("wrong current password");
+        let event = call
+            .ctx
+            .event(EventKind::PasswordChangeFail, now)
+            .username(&user.username)
+            .detail("wrong current password");
         audit.record(event).await;
         if locked.is_some() {
-            audit.record(call.ctx.event(EventKind::LoginLock, now).username(&user.username).detail("password change")).await;
+            audit
+                .record(call.ctx.event(EventKind::LoginLock, now).username(&user.username).detail("password change"))
+                .await;
         }
         return Err(ApiError::InvalidCredentials);
     }
@@ -103,7 +112,8 @@ async fn change_password(state: &State, call: &Call) -> Result<Reply, ApiError> 
         ApiError::Internal
     })?;
     state.users.set_password_hash(&user.username, &hash, true, now).await?;
-    let event = call.ctx.event(EventKind::PasswordChange, now).username(&user.username).detail("all earlier tokens revoked");
+    let event =
+        call.ctx.event(EventKind::PasswordChange, now).username(&user.username).detail("all earlier tokens revoked");
     audit.record(event).await;
     Ok(Reply::no_content())
 }

@@ -64,14 +64,10 @@ async fn register(state: &State, call: Call) -> Result<Reply, ApiError> {
     if state.users.get(username.as_str()).await?.is_some() {
         return Err(ApiError::UsernameTaken);
     }
-    let password_hash = state
-        .hasher
-        .hash_async(Password::new(req.password).into_secret())
-        .await
-        .map_err(|e| {
-            tracing::error!(event = "hash_failed", error = %e);
-            ApiError::Internal
-        })?;
+    let password_hash = state.hasher.hash_async(Password::new(req.password).into_secret()).await.map_err(|e| {
+        tracing::error!(event = "hash_failed", error = %e);
+        ApiError::Internal
+    })?;
     let user = User {
         id: cloudmind_security::ids::uuid_v4(),
         username: username.into_inner(),

@@ -122,7 +122,10 @@ impl Settings {
             None | Some("seed") => PasswordPolicy::seed(),
             Some("nist") => PasswordPolicy::nist(),
             Some(other) => {
-                return Err(ConfigError::Invalid { name: "PASSWORD_POLICY", reason: format!("{other} is not seed or nist") });
+                return Err(ConfigError::Invalid {
+                    name: "PASSWORD_POLICY",
+                    reason: format!("{other} is not seed or nist"),
+                });
             }
         };
         if password_policy.mode == PolicyMode::Seed {
@@ -195,7 +198,7 @@ fn check_key(key: &str) -> Result<(), ConfigError> {
         return Err(ConfigError::ShortKey(key.len()));
     }
     let lower = key.to_lowercase();
-    let one_char = key.chars().all(|c| Some(c) == key.chars().next());
+    let one_char = key.chars().all(|c| key.starts_with(c));
     if one_char || PLACEHOLDER_MARKERS.iter().any(|m| lower.contains(m)) {
         return Err(ConfigError::PlaceholderKey);
     }

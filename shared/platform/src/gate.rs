@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use cloudmind_security::clock::{Millis, now_ms, seconds_until};
 use cloudmind_security::events::{EventKind, SecurityEvent};
-use cloudmind_security::ratelimit::{Admission, Admitted, BlockPolicy, Decision, Limiter, Policies, Violation, WindowCheck, ip_key, user_key};
+use cloudmind_security::ratelimit::{
+    Admission, Admitted, BlockPolicy, Decision, Limiter, Policies, Violation, WindowCheck, ip_key, user_key,
+};
 use cloudmind_security::threats::{Finding, Threat, scan, scan_json};
 use cloudmind_security::tokens::{Claims, TokenService, check_revocation};
 use cloudmind_security::users::{ROLE_ADMIN, SessionLookup, User};
@@ -329,11 +331,19 @@ impl Gate {
         auth.tokens.verify(token.trim(), now).map_err(ApiError::from_token)
     }
 
-    async fn record_refusal(&self, ctx: &Ctx, d: &Decision, newly_blocked: Option<cloudmind_security::ratelimit::Block>, now: Millis) {
+    async fn record_refusal(
+        &self,
+        ctx: &Ctx,
+        d: &Decision,
+        newly_blocked: Option<cloudmind_security::ratelimit::Block>,
+        now: Millis,
+    ) {
         let policy = d.windows.first().map_or("", |w| w.policy);
-        let event = ctx
-            .event(EventKind::RateLimitExceeded, now)
-            .detail(format!("policy={policy} limited={} retry_after={}", d.limited_keys.join(","), d.retry_after));
+        let event = ctx.event(EventKind::RateLimitExceeded, now).detail(format!(
+            "policy={policy} limited={} retry_after={}",
+            d.limited_keys.join(","),
+            d.retry_after
+        ));
         self.audit.record(event).await;
         if let Some(block) = newly_blocked {
             self.record_block(ctx, &block, now).await;
@@ -572,10 +582,9 @@ fn rate_limit_fields(h: &mut HeaderMap, d: &Decision) {
     if let Ok(v) = HeaderValue::from_str(&policy) {
         h.insert("ratelimit-policy", v);
     }
-    if let Some(t) = d.tightest() {
-        if let Ok(v) = HeaderValue::from_str(&format!("\"{}\";r={};t={}", item_name(t), t.remaining, t.reset_seconds)) {
-            h.insert("ratelimit", v);
-        }
+    let tightest = d.tightest().map(|t| format!("\"{}\";r={};t={}", item_name(t), t.remaining, t.reset_seconds));
+    if let Some(Ok(v)) = tightest.map(|t| HeaderValue::from_str(&t)) {
+        h.insert("ratelimit", v);
     }
 }
 

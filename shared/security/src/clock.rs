@@ -8,10 +8,7 @@ pub type Millis = u64;
 
 /// The current wall-clock time in milliseconds.
 pub fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or_default()
 }
 
 /// Whole seconds from `now` until `until`, rounded up; at least 1 while `until` is in the future.

@@ -15,7 +15,9 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verification {
     /// The password matches; `needs_rehash` when the stored hash used other parameters than the current ones.
-    Valid { needs_rehash: bool },
+    Valid {
+        needs_rehash: bool,
+    },
     Invalid,
 }
 
@@ -89,9 +91,8 @@ impl PasswordHasher {
 
     /// Spends one verification against a fixed hash: what a login for an unknown username costs.
     pub fn verify_dummy(&self, password: &SecretString) {
-        let phc = self.dummy.get_or_init(|| {
-            self.hash(&SecretString::from("cloudmind-dummy-password")).unwrap_or_default()
-        });
+        let phc =
+            self.dummy.get_or_init(|| self.hash(&SecretString::from("cloudmind-dummy-password")).unwrap_or_default());
         self.verifications.fetch_add(1, Ordering::Relaxed);
         if let Ok(parsed) = PasswordHash::new(phc) {
             let _ = self.argon2().verify_password(password.expose_secret().as_bytes(), &parsed);
@@ -111,9 +112,7 @@ impl PasswordHasher {
     /// [`Self::hash`] on the blocking pool.
     pub async fn hash_async(&self, password: SecretString) -> Result<String, HashError> {
         let hasher = self.clone();
-        tokio::task::spawn_blocking(move || hasher.hash(&password))
-            .await
-            .map_err(|e| HashError(e.to_string()))?
+        tokio::task::spawn_blocking(move || hasher.hash(&password)).await.map_err(|e| HashError(e.to_string()))?
     }
 
     /// [`Self::verify`] on the blocking pool; `None` as the hash runs the dummy verification.

@@ -10,8 +10,8 @@
 pub mod clock;
 pub mod events;
 pub mod hashing;
-pub mod ids;
 pub mod headers;
+pub mod ids;
 pub mod lockout;
 pub mod password;
 pub mod problem;

@@ -135,10 +135,7 @@ fn is_special(c: char) -> bool {
 }
 
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../data/common-passwords.txt")
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .collect()
+    include_str!("../data/common-passwords.txt").lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect()
 });
 
 /// Whether the password, ignoring case and any leading or trailing digits and symbols, is a common one.
@@ -183,9 +180,9 @@ pub fn has_sequence(password: &str) -> bool {
     let on_a_row = KEYBOARD_ROWS.iter().any(|row| {
         let forward: Vec<char> = row.chars().collect();
         let backward: Vec<char> = row.chars().rev().collect();
-        [forward, backward].iter().any(|keys| {
-            keys.windows(SEQUENCE_RUN).any(|run| text.contains(&run.iter().collect::<String>()))
-        })
+        [forward, backward]
+            .iter()
+            .any(|keys| keys.windows(SEQUENCE_RUN).any(|run| text.contains(&run.iter().collect::<String>())))
     });
     on_a_row || KEYBOARD_WALKS.iter().any(|walk| text.contains(walk))
 }
@@ -241,7 +238,8 @@ mod tests {
 
     #[test]
     fn sequences_and_keyboard_walks_are_patterns() {
-        for p in ["Xx!9abcd-Quilt", "Xx!1234-Quilt", "Xx!9-4321Quilt", "Xx!9asdf-Quilt", "Xx!9qazwsx-Tt", "Xx!7zyxw-Qq"] {
+        for p in ["Xx!9abcd-Quilt", "Xx!1234-Quilt", "Xx!9-4321Quilt", "Xx!9asdf-Quilt", "Xx!9qazwsx-Tt", "Xx!7zyxw-Qq"]
+        {
             assert!(seed(p).contains(&SequencePattern), "{p}");
         }
         assert!(!seed("Zebra!Quilt#Mango7").contains(&SequencePattern));

@@ -28,21 +28,33 @@ pub enum ApiError {
     ValidationFailed(Vec<FieldError>),
     MaliciousInput,
     /// No usable bearer token. `token_presented` adds `error="invalid_token"` to `WWW-Authenticate`.
-    Unauthorized { token_presented: bool },
+    Unauthorized {
+        token_presented: bool,
+    },
     TokenExpired,
     TokenRevoked,
     InvalidCredentials,
     Forbidden,
-    IpBlocked { retry_after: u64 },
+    IpBlocked {
+        retry_after: u64,
+    },
     RegistrationDisabled,
     NotFound,
-    MethodNotAllowed { allow: Vec<&'static str> },
+    MethodNotAllowed {
+        allow: Vec<&'static str>,
+    },
     UsernameTaken,
-    PayloadTooLarge { limit: usize },
+    PayloadTooLarge {
+        limit: usize,
+    },
     UnsupportedMediaType,
     WeakPassword(Vec<Violation>),
-    AccountLocked { retry_after: u64 },
-    RateLimited { retry_after: u64 },
+    AccountLocked {
+        retry_after: u64,
+    },
+    RateLimited {
+        retry_after: u64,
+    },
     ServiceUnavailable,
     Internal,
 }
@@ -184,9 +196,9 @@ impl ApiError {
             Self::Unauthorized { token_presented: false } | Self::InvalidCredentials => {
                 headers.push(("www-authenticate", "Bearer".to_string()))
             }
-            Self::IpBlocked { retry_after } | Self::AccountLocked { retry_after } | Self::RateLimited { retry_after } => {
-                headers.push(("retry-after", retry_after.to_string()))
-            }
+            Self::IpBlocked { retry_after }
+            | Self::AccountLocked { retry_after }
+            | Self::RateLimited { retry_after } => headers.push(("retry-after", retry_after.to_string())),
             Self::MethodNotAllowed { allow } => headers.push(("allow", allow.join(", "))),
             _ => {}
         }

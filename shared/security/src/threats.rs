@@ -154,11 +154,7 @@ pub fn scan_json(value: &serde_json::Value, secret_fields: &[&str]) -> Option<Fi
             serde_json::Value::Array(items) => items.iter().find_map(|i| walk(i, path, secret)),
             serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
                 let here = format!("{path}.{k}");
-                if secret.contains(&k.as_str()) {
-                    None
-                } else {
-                    scan(&here, k).or_else(|| walk(v, &here, secret))
-                }
+                if secret.contains(&k.as_str()) { None } else { scan(&here, k).or_else(|| walk(v, &here, secret)) }
             }),
             _ => None,
         }

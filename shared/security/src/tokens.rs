@@ -180,8 +180,8 @@ impl TokenService {
         header.kid = Some(key.kid.clone());
         let encoding_key =
             EncodingKey::from_secret(key.secret.expose_secret()).map_err(|_| TokenError::Invalid("signing key"))?;
-        let token = jsonwebtoken::encode(&header, &claims, &encoding_key)
-            .map_err(|_| TokenError::Invalid("signing failed"))?;
+        let token =
+            jsonwebtoken::encode(&header, &claims, &encoding_key).map_err(|_| TokenError::Invalid("signing failed"))?;
         Ok(IssuedToken { token, claims })
     }
 
@@ -208,16 +208,15 @@ impl TokenService {
         validation.leeway = 0;
         let decoding_key =
             DecodingKey::from_secret(key.secret.expose_secret()).map_err(|_| TokenError::Invalid("key"))?;
-        let data = jsonwebtoken::decode::<Claims>(token, &decoding_key, &validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::ImmatureSignature => TokenError::Invalid("not yet valid"),
-                ErrorKind::InvalidSignature => TokenError::Invalid("signature"),
-                ErrorKind::InvalidIssuer => TokenError::Invalid("issuer"),
-                ErrorKind::InvalidAudience => TokenError::Invalid("audience"),
-                ErrorKind::MissingRequiredClaim(_) => TokenError::Invalid("missing claim"),
-                _ => TokenError::Invalid("malformed"),
-            })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &decoding_key, &validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => TokenError::Expired,
+            ErrorKind::ImmatureSignature => TokenError::Invalid("not yet valid"),
+            ErrorKind::InvalidSignature => TokenError::Invalid("signature"),
+            ErrorKind::InvalidIssuer => TokenError::Invalid("issuer"),
+            ErrorKind::InvalidAudience => TokenError::Invalid("audience"),
+            ErrorKind::MissingRequiredClaim(_) => TokenError::Invalid("missing claim"),
+            _ => TokenError::Invalid("malformed"),
+        })?;
         let claims = data.claims;
         let now_s = now / 1000;
         if claims.nbf > now_s {
@@ -305,7 +304,8 @@ mod tests {
         let svc = service();
         let issued = svc.issue(&user(), NOW).unwrap();
         let mut parts = segments(&issued.token);
-        let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         claims["roles"] = serde_json::json!(["admin"]);
         parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
         assert_eq!(svc.verify(&parts.join("."), NOW), Err(TokenError::Invalid("signature")));

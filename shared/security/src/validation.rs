@@ -76,7 +76,10 @@ impl DisplayName {
         if trimmed.chars().any(|c| c.is_control()) {
             return Err(FieldError::new("display_name", "must not contain control characters"));
         }
-        if trimmed.chars().any(|c| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')) {
+        if trimmed
+            .chars()
+            .any(|c| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}'))
+        {
             return Err(FieldError::new("display_name", "must not contain bidirectional overrides"));
         }
         if trimmed.contains(['<', '>']) {
@@ -123,7 +126,10 @@ pub const MAX_SUBMITTED_PASSWORD: u64 = 1024;
 pub struct RegisterRequest {
     #[validate(length(min = 3, max = 32, message = "must be 3 to 32 characters"))]
     pub username: String,
-    #[validate(email(message = "must be a valid e-mail address"), length(max = 254, message = "must be a valid e-mail address"))]
+    #[validate(
+        email(message = "must be a valid e-mail address"),
+        length(max = 254, message = "must be a valid e-mail address")
+    )]
     pub email: String,
     #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
     pub password: String,
@@ -147,7 +153,10 @@ pub struct LoginRequest {
 pub struct UpdateProfileRequest {
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
     pub display_name: Option<String>,
-    #[validate(email(message = "must be a valid e-mail address"), length(max = 254, message = "must be a valid e-mail address"))]
+    #[validate(
+        email(message = "must be a valid e-mail address"),
+        length(max = 254, message = "must be a valid e-mail address")
+    )]
     pub email: Option<String>,
 }
 

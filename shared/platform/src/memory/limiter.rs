@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::ratelimit::{
-    Admission, Admitted, Block, BlockPolicy, Counts, Decision, LimiterStats, Limiter, Offender, Violation, decide,
+    Admission, Admitted, Block, BlockPolicy, Counts, Decision, Limiter, LimiterStats, Offender, Violation, decide,
 };
 
 use super::lock;
@@ -94,7 +94,8 @@ impl State {
             return None;
         }
         self.violations.remove(&(key.to_string(), violation.reason()));
-        let block = Block { key: key.to_string(), reason: violation.reason().to_string(), until: now + policy.block_ms };
+        let block =
+            Block { key: key.to_string(), reason: violation.reason().to_string(), until: now + policy.block_ms };
         self.blocks.insert(key.to_string(), block.clone());
         Some(block)
     }
@@ -133,10 +134,8 @@ impl Limiter for MemoryLimiter {
         }
         state.make_room(self.cap, now);
         let keys: Vec<String> = admission.checks.iter().map(|c| c.counter_key(now)).collect();
-        let counts: Vec<u64> = keys
-            .iter()
-            .map(|k| state.counters.get(k).filter(|(_, exp)| *exp > now).map_or(0, |(n, _)| *n))
-            .collect();
+        let counts: Vec<u64> =
+            keys.iter().map(|k| state.counters.get(k).filter(|(_, exp)| *exp > now).map_or(0, |(n, _)| *n)).collect();
         let decision = decide(&admission.checks, &counts, now);
         let policy = admission.checks[0].policy;
         state.count(policy, decision.allowed);
@@ -205,7 +204,8 @@ mod tests {
         Admission { checks: WindowCheck::for_policy(&Policies::default().login, &key), client_key: key }
     }
 
-    const BLOCKS: BlockPolicy = BlockPolicy { rate_limit_violations: 3, malicious_requests: 2, window_ms: 600_000, block_ms: 900_000 };
+    const BLOCKS: BlockPolicy =
+        BlockPolicy { rate_limit_violations: 3, malicious_requests: 2, window_ms: 600_000, block_ms: 900_000 };
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn fifty_concurrent_requests_against_five_a_minute_admit_exactly_five() {
