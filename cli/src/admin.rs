@@ -71,7 +71,15 @@ pub async fn ensure_admin(
         token_generation: 0,
         disabled: false,
     };
-    backends.users.create(&user).await.map_err(store)?;
+    match backends.users.create(&user).await {
+        Ok(()) => {}
+        // Another instance created it first (two servers starting together): make sure it is an admin.
+        Err(cloudmind_security::StoreError::Conflict) => {
+            backends.users.add_role(&username, ROLE_ADMIN).await.map_err(store)?;
+            return Ok(AdminOutcome::Existing(username));
+        }
+        Err(e) => return Err(store(e)),
+    }
     Ok(if generated { AdminOutcome::Generated { username, password } } else { AdminOutcome::Created(username) })
 }
 

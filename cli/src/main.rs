@@ -41,6 +41,8 @@ enum Command {
     },
     /// Load the settings exactly as a function does and print a summary without secrets.
     CheckConfig,
+    /// Create the DynamoDB tables (with TTL) named by USERS_TABLE and SECURITY_TABLE, for local use.
+    CreateTables,
 }
 
 #[tokio::main]
@@ -51,6 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match cli.command {
         Command::Serve { host, port } => serve(settings, &host, port).await,
         Command::CreateAdmin { username } => create_admin(settings, &username).await,
+        Command::CreateTables => create_tables(&settings).await,
         Command::CheckConfig => {
             println!("{settings:#?}");
             Ok(())
@@ -80,13 +83,38 @@ async fn serve(settings: Settings, host: &str, port: u16) -> Result<(), Box<dyn 
     })?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    eprintln!("CloudMind listening on http://{local} (store: {}, limiter: memory); Ctrl-C stops", backends.store);
+    let limiter = backends.limiter.backend();
+    eprintln!("CloudMind listening on http://{local} (store: {}, limiter: {limiter}); Ctrl-C stops", backends.store);
     tracing::info!(event = "server_started", address = %local, environment = %settings.environment);
     cloudmind::serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
     eprintln!("CloudMind stopped");
+    Ok(())
+}
+
+async fn create_tables(settings: &Settings) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let infra = &settings.infrastructure;
+    if !infra.uses_dynamodb() {
+        return Err("set DYNAMODB_ENDPOINT (an emulator) or USERS_TABLE/SECURITY_TABLE (AWS) first".into());
+    }
+    let sdk = cloudmind_platform::aws::sdk_config().await;
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    if let Some(endpoint) = &infra.dynamodb_endpoint {
+        config = config.endpoint_url(endpoint);
+        if std::env::var("AWS_ACCESS_KEY_ID").is_err() && cloudmind_platform::aws::is_local_endpoint(endpoint) {
+            config = config.credentials_provider(cloudmind_platform::aws::emulator_credentials());
+        }
+    }
+    let client = aws_sdk_dynamodb::Client::from_conf(config.build());
+    let created =
+        cloudmind_platform::aws::tables::create_tables(&client, infra.users_table(), infra.security_table()).await?;
+    if created.is_empty() {
+        println!("tables {} and {} exist", infra.users_table(), infra.security_table());
+    } else {
+        println!("created {}", created.join(", "));
+    }
     Ok(())
 }
 

@@ -13,7 +13,16 @@ async fn health_answers_in_the_seed_shape() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "healthy");
     assert_eq!(body["environment"], "test");
-    assert_eq!(body["redis"], json!({"mode": "memory"}));
+    if app.backends.limiter.backend() == "redis" {
+        assert_eq!(body["redis"]["mode"], "redis");
+        assert_eq!(body["redis"]["redis_connected"], true);
+        assert!(body["redis"]["redis_memory_used"].is_string(), "{body}");
+        assert!(body["redis"]["redis_connected_clients"].as_u64().is_some_and(|n| n >= 1), "{body}");
+        assert_eq!(body["database"]["backend"], "dynamodb");
+    } else {
+        assert_eq!(body["redis"], json!({"mode": "memory"}));
+        assert_eq!(body["database"]["backend"], "memory");
+    }
     assert_eq!(body["database"]["connection_test"], "passed");
     for key in ["version", "timestamp"] {
         assert!(body[key].is_string(), "{key}");

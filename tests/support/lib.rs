@@ -41,8 +41,40 @@ impl Drop for TestApp {
     }
 }
 
+/// Whether this run is against the real backends (`make test` sets `CLOUDMIND_TEST_BACKEND=aws` for its second
+/// pass, with `REDIS_URL` and `DYNAMODB_ENDPOINT` pointing at the services it started).
+pub fn real_backends() -> bool {
+    std::env::var("CLOUDMIND_TEST_BACKEND").as_deref() == Ok("aws")
+}
+
+/// A required variable of the real-backend pass; its absence fails the test loudly.
+pub fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the real-backend tests through `make test`"))
+}
+
+/// A fresh namespace (table names, Redis hash tag) so every test server starts with empty stores.
+pub fn namespace() -> String {
+    format!("t{}", cloudmind_security::ids::random_hex(6))
+}
+
+/// The infrastructure variables of a server on the real backends, in a fresh namespace.
+pub fn real_backend_vars() -> Vec<(String, String)> {
+    let ns = namespace();
+    let mut vars = vec![
+        ("DYNAMODB_ENDPOINT".into(), required_env("DYNAMODB_ENDPOINT")),
+        ("USERS_TABLE".into(), format!("{ns}-users")),
+        ("SECURITY_TABLE".into(), format!("{ns}-security")),
+        ("REDIS_URL".into(), required_env("REDIS_URL")),
+        ("REDIS_KEY_PREFIX".into(), ns),
+    ];
+    if let Ok(endpoint) = std::env::var("SECRETS_MANAGER_ENDPOINT") {
+        vars.push(("SECRETS_MANAGER_ENDPOINT".into(), endpoint));
+    }
+    vars
+}
+
 /// The settings of test servers: the seed defaults, a fixed key, an admin, and (unless overridden) login and
-/// register limits high enough for flows that log in many times.
+/// register limits high enough for flows that log in many times. On the real-backend pass, a fresh namespace.
 fn settings(overrides: &[(&str, &str)]) -> Settings {
     let mut vars: HashMap<String, String> = [
         ("JWT_SECRET_KEY", TEST_KEY),
@@ -56,6 +88,9 @@ fn settings(overrides: &[(&str, &str)]) -> Settings {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
+    if real_backends() {
+        vars.extend(real_backend_vars());
+    }
     for (k, v) in overrides {
         vars.insert(k.to_string(), v.to_string());
     }
@@ -70,7 +105,8 @@ impl TestApp {
     /// A server with some settings overridden (`("AUTH_RATE_LIMIT_PER_MINUTE", "5")`).
     pub async fn with(overrides: &[(&str, &str)]) -> Self {
         let settings = settings(overrides);
-        Self::with_backends(settings.clone(), Backends::memory(&settings)).await
+        let backends = backends_for(&settings).await;
+        Self::with_backends(settings, backends).await
     }
 
     /// A server with the seed guide's own login and register limits (5/minute, 20/hour, 100/day).
@@ -169,6 +205,22 @@ impl TestApp {
     }
 }
 
+/// The backends of a test server: memory, or on the real-backend pass DynamoDB (tables created here) and Redis.
+pub async fn backends_for(settings: &Settings) -> Backends {
+    let infra = &settings.infrastructure;
+    if infra.uses_dynamodb() {
+        let sdk = cloudmind_platform::aws::sdk_config().await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(infra.dynamodb_endpoint.clone().expect("DYNAMODB_ENDPOINT"))
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        cloudmind_platform::aws::tables::create_tables(&client, infra.users_table(), infra.security_table())
+            .await
+            .expect("tables created in the emulator");
+    }
+    Backends::from_settings(settings).await.expect("backends")
+}
+
 /// Asserts a problem response: status, `code`, media type, `request_id` equal to `X-Request-Id`. Returns the body.
 pub async fn assert_problem(r: Response, status: u16, code: &str) -> (reqwest::header::HeaderMap, Value) {
     let headers = r.headers().clone();
@@ -213,3 +265,5 @@ pub fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
+
+pub mod services;

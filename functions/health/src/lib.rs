@@ -62,10 +62,7 @@ async fn health(state: &State, call: Call) -> Result<Reply, ApiError> {
         (Ok(()), true) => "degraded",
         (Ok(()), false) => "healthy",
     };
-    let redis = match limiter.backend() {
-        "memory" => json!({"mode": "memory"}),
-        other => json!({"mode": other, "redis_connected": !limiter.degraded()}),
-    };
+    let redis = limiter.health().await.unwrap_or_else(|| json!({"mode": "memory"}));
     let system = state.host.lock().map(|mut h| h.sample()).unwrap_or_else(|p| p.into_inner().sample());
     let perf = REQUESTS.snapshot();
     let body = json!({

@@ -90,6 +90,7 @@ async fn login(state: &State, call: Call) -> Result<Reply, ApiError> {
     if needs_rehash {
         rehash(state, &user.username, password, now).await;
     }
+    state.tokens.refresh_keys().await;
     let issued = state.tokens.issue(&user, now).map_err(|e| {
         tracing::error!(event = "token_issue_failed", error = %e);
         ApiError::Internal

@@ -1,6 +1,7 @@
 //! The adapters behind every port, chosen once at start from the settings.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use cloudmind_security::events::EventSink;
 use cloudmind_security::lockout::LockoutStore;
@@ -9,6 +10,11 @@ use cloudmind_security::tokens::{KeyProvider, TokenDenylist, TokenService};
 use cloudmind_security::users::{SessionLookup, UserStore};
 
 use crate::audit::Audit;
+use crate::aws;
+use crate::aws::dynamo::DynamoStore;
+use crate::aws::fallback::FallbackLimiter;
+use crate::aws::redis::RedisLimiter;
+use crate::aws::secrets::SecretsKeys;
 use crate::config::Settings;
 use crate::gate::Authenticator;
 use crate::memory::{MemoryDenylist, MemoryEvents, MemoryLimiter, MemoryLockouts, MemorySessions, MemoryUsers};
@@ -44,9 +50,67 @@ impl Backends {
         }
     }
 
-    /// The backends the settings ask for.
+    /// The backends the settings ask for: DynamoDB when a table or endpoint is configured, Redis (with the
+    /// in-memory fallback) when `REDIS_URL` is, Secrets Manager when `JWT_SECRET_ARN` is; memory otherwise. In
+    /// Lambda the persistent stores are required. Clients are built and their connections warmed here, once.
     pub async fn from_settings(settings: &Settings) -> Result<Self, BackendError> {
-        Ok(Self::memory(settings))
+        let infra = &settings.infrastructure;
+        let in_lambda = std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok();
+        if in_lambda && (!infra.uses_dynamodb() || infra.redis_url.is_none()) {
+            return Err(BackendError(
+                "in Lambda, USERS_TABLE, SECURITY_TABLE and REDIS_URL are required (memory stores are per instance)"
+                    .into(),
+            ));
+        }
+        let mut backends = Self::memory(settings);
+        if infra.uses_dynamodb() || infra.jwt_secret_arn.is_some() {
+            let sdk = aws::sdk_config().await;
+            let no_credentials = std::env::var("AWS_ACCESS_KEY_ID").is_err() && std::env::var("AWS_PROFILE").is_err();
+            if infra.uses_dynamodb() {
+                let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
+                if let Some(endpoint) = &infra.dynamodb_endpoint {
+                    config = config.endpoint_url(endpoint);
+                    if no_credentials && aws::is_local_endpoint(endpoint) {
+                        config = config.credentials_provider(aws::emulator_credentials());
+                    }
+                }
+                let client = aws_sdk_dynamodb::Client::from_conf(config.build());
+                let store = Arc::new(DynamoStore::new(client, infra.users_table(), infra.security_table()));
+                if let Err(e) = store.ping().await {
+                    tracing::warn!(event = "dynamodb_warm_up_failed", error = %e);
+                }
+                backends.users = store.clone();
+                backends.sessions = store.clone();
+                backends.denylist = store.clone();
+                backends.lockouts = store.clone();
+                backends.events = store;
+                backends.store = "dynamodb";
+            }
+            if let Some(arn) = &infra.jwt_secret_arn {
+                let mut config = aws_sdk_secretsmanager::config::Builder::from(&sdk);
+                if let Some(endpoint) = &infra.secrets_endpoint {
+                    config = config.endpoint_url(endpoint);
+                    if no_credentials && aws::is_local_endpoint(endpoint) {
+                        config = config.credentials_provider(aws::emulator_credentials());
+                    }
+                }
+                let client = aws_sdk_secretsmanager::Client::from_conf(config.build());
+                let refresh = Duration::from_secs(infra.key_refresh_seconds);
+                let keys =
+                    SecretsKeys::load(client, arn.clone(), refresh).await.map_err(|e| BackendError(e.to_string()))?;
+                backends.keys = Arc::new(keys);
+            }
+        }
+        if let Some(url) = &infra.redis_url {
+            let redis = RedisLimiter::new(url, Duration::from_millis(infra.redis_timeout_ms), &infra.redis_key_prefix)
+                .map_err(|e| BackendError(e.to_string()))?;
+            if let Err(e) = redis.connect().await {
+                tracing::warn!(event = "redis_warm_up_failed", error = %e);
+            }
+            let probe = Duration::from_secs(infra.redis_probe_seconds);
+            backends.limiter = Arc::new(FallbackLimiter::new(redis, probe, Audit::new(backends.events.clone())));
+        }
+        Ok(backends)
     }
 
     pub fn tokens(&self, settings: &Settings) -> TokenService {

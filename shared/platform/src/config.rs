@@ -32,11 +32,53 @@ pub enum KeySource {
     Configured,
     /// Generated at start (not production): tokens do not survive a restart and are not shared between processes.
     Ephemeral,
+    /// Fetched from Secrets Manager (`JWT_SECRET_ARN`), rotation-aware.
+    SecretsManager,
+}
+
+/// Where the persistent stores are. Every field is optional: unset means the in-memory default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Infrastructure {
+    /// `DYNAMODB_ENDPOINT`: an emulator (moto) or a VPC endpoint URL; unset uses the SDK's default endpoint.
+    pub dynamodb_endpoint: Option<String>,
+    /// `USERS_TABLE` / `SECURITY_TABLE`: setting either (or the endpoint) selects DynamoDB.
+    pub users_table: Option<String>,
+    pub security_table: Option<String>,
+    /// `REDIS_URL` (`redis://` or, for ElastiCache Serverless, `rediss://user:password@host:6379`).
+    pub redis_url: Option<String>,
+    /// `REDIS_TIMEOUT_MS`: a Redis call slower than this falls back to the in-memory limiter.
+    pub redis_timeout_ms: u64,
+    /// `REDIS_PROBE_SECONDS`: how long the limiter stays on memory before trying Redis again.
+    pub redis_probe_seconds: u64,
+    /// `REDIS_KEY_PREFIX`: the hash tag of every limiter key (one slot in cluster mode).
+    pub redis_key_prefix: String,
+    /// `JWT_SECRET_ARN`: signing keys from Secrets Manager instead of `JWT_SECRET_KEY`.
+    pub jwt_secret_arn: Option<String>,
+    /// `SECRETS_MANAGER_ENDPOINT`: an emulator for Secrets Manager.
+    pub secrets_endpoint: Option<String>,
+    /// `JWT_KEY_REFRESH_SECONDS`: how long fetched keys are trusted before they are fetched again.
+    pub key_refresh_seconds: u64,
+}
+
+impl Infrastructure {
+    /// Whether the users, denylist, lockouts and audit trail live in DynamoDB.
+    pub fn uses_dynamodb(&self) -> bool {
+        self.dynamodb_endpoint.is_some() || self.users_table.is_some() || self.security_table.is_some()
+    }
+
+    pub fn users_table(&self) -> &str {
+        self.users_table.as_deref().unwrap_or("cloudmind-users")
+    }
+
+    pub fn security_table(&self) -> &str {
+        self.security_table.as_deref().unwrap_or("cloudmind-security")
+    }
 }
 
 /// Every setting CloudMind reads.
 #[derive(Clone)]
 pub struct Settings {
+    pub infrastructure: Infrastructure,
     pub environment: String,
     pub version: String,
     pub token: TokenSettings,
@@ -83,7 +125,26 @@ impl Settings {
         let environment = var("ENVIRONMENT").unwrap_or_else(|| "development".into());
         let production = environment.eq_ignore_ascii_case("production") || environment.eq_ignore_ascii_case("prod");
 
+        let infrastructure = Infrastructure {
+            dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
+            users_table: var("USERS_TABLE"),
+            security_table: var("SECURITY_TABLE"),
+            redis_url: var("REDIS_URL"),
+            redis_timeout_ms: number(&var, "REDIS_TIMEOUT_MS", 250)?,
+            redis_probe_seconds: number(&var, "REDIS_PROBE_SECONDS", 5)?,
+            redis_key_prefix: var("REDIS_KEY_PREFIX").unwrap_or_else(|| "cloudmind".into()),
+            jwt_secret_arn: var("JWT_SECRET_ARN"),
+            secrets_endpoint: var("SECRETS_MANAGER_ENDPOINT"),
+            key_refresh_seconds: number(&var, "JWT_KEY_REFRESH_SECONDS", 300)?,
+        };
+        if infrastructure.redis_key_prefix.contains(['{', '}']) {
+            return Err(ConfigError::Invalid { name: "REDIS_KEY_PREFIX", reason: "must not contain braces".into() });
+        }
         let (current, key_source) = match get("JWT_SECRET_KEY").filter(|k| !k.is_empty()) {
+            _ if infrastructure.jwt_secret_arn.is_some() => {
+                // Replaced by the keys fetched from Secrets Manager when the backends are built.
+                (SigningKey::derive(&[0u8; 32]), KeySource::SecretsManager)
+            }
             Some(key) => {
                 check_key(&key)?;
                 (SigningKey::derive(key.as_bytes()), KeySource::Configured)
@@ -161,6 +222,7 @@ impl Settings {
         };
 
         Ok(Self {
+            infrastructure,
             environment,
             version: env!("CARGO_PKG_VERSION").to_string(),
             token: TokenSettings {

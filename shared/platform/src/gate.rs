@@ -231,7 +231,7 @@ impl Gate {
         let framing = check_framing(route, req.headers(), body);
         let token = match route.access {
             Access::Public => None,
-            _ => Some(self.verify_token(req.headers(), now)),
+            _ => Some(self.verify_token(req.headers(), now).await),
         };
         let claims = token.as_ref().and_then(|t| t.as_ref().ok());
         let user_admissible = claims.is_some_and(|c| route.access != Access::Admin || c.has_role(ROLE_ADMIN));
@@ -320,7 +320,7 @@ impl Gate {
         }
     }
 
-    fn verify_token(&self, headers: &HeaderMap, now: Millis) -> Result<Claims, ApiError> {
+    async fn verify_token(&self, headers: &HeaderMap, now: Millis) -> Result<Claims, ApiError> {
         let auth = self.auth.as_ref().ok_or(ApiError::Internal)?;
         let value = headers.get("authorization").ok_or(ApiError::Unauthorized { token_presented: false })?;
         let value = value.to_str().map_err(|_| ApiError::Unauthorized { token_presented: true })?;
@@ -328,7 +328,7 @@ impl Gate {
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(ApiError::Unauthorized { token_presented: true });
         }
-        auth.tokens.verify(token.trim(), now).map_err(ApiError::from_token)
+        auth.tokens.verify_fresh(token.trim(), now).await.map_err(ApiError::from_token)
     }
 
     async fn record_refusal(

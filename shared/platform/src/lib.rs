@@ -6,6 +6,7 @@
 //! [`gate::Gate::serve`], so the checks of the API contract run in the same order everywhere.
 
 pub mod audit;
+pub mod aws;
 pub mod backends;
 pub mod config;
 pub mod gate;

@@ -299,6 +299,10 @@ pub trait Limiter: Send + Sync {
     fn degraded(&self) -> bool {
         false
     }
+    /// Figures about the backend for `/health` (Redis `INFO`), where it has any.
+    async fn health(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -67,11 +67,15 @@ impl SigningKey {
 }
 
 /// Where signing keys come from: static configuration locally, Secrets Manager in AWS.
+#[async_trait]
 pub trait KeyProvider: Send + Sync {
     /// The key new tokens are signed with.
     fn current(&self) -> SigningKey;
     /// A key that may verify a token, by id: the current one or the previous one.
     fn by_kid(&self, kid: &str) -> Option<SigningKey>;
+    /// Fetches the keys again if the cached ones are older than the refresh interval, or (`force`) because a
+    /// token named a key id not in the cache. Providers with fixed keys do nothing.
+    async fn refresh(&self, _force: bool) {}
 }
 
 /// Keys fixed at start: the current key and, optionally, the previous one.
@@ -81,6 +85,7 @@ pub struct StaticKeys {
     pub previous: Option<SigningKey>,
 }
 
+#[async_trait]
 impl KeyProvider for StaticKeys {
     fn current(&self) -> SigningKey {
         self.current.clone()
@@ -155,6 +160,24 @@ impl TokenService {
 
     pub fn settings(&self) -> &TokenSettings {
         &self.settings
+    }
+
+    /// Lets the key provider refresh stale keys (one call per request; a cache check unless they are stale).
+    pub async fn refresh_keys(&self) {
+        self.keys.refresh(false).await;
+    }
+
+    /// Verifies like [`Self::verify`]; a token under a key id the cache does not know makes the provider fetch
+    /// the keys once more (a rotation elsewhere) before the verdict.
+    pub async fn verify_fresh(&self, token: &str, now: Millis) -> Result<Claims, TokenError> {
+        self.keys.refresh(false).await;
+        match self.verify(token, now) {
+            Err(TokenError::Invalid("unknown key id")) => {
+                self.keys.refresh(true).await;
+                self.verify(token, now)
+            }
+            other => other,
+        }
     }
 
     /// Issues a token for `user` at `now`.

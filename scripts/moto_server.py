@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""moto's DynamoDB / Secrets Manager emulator for CloudMind's tests, served by waitress with HTTP keep-alive
+(moto's own server closes every connection), plus two endpoints of our own:
+
+  GET  /_cloudmind/requests        {"requests": N, "by_target": {...}}: API calls served so far
+  POST /_cloudmind/requests/reset  sets the counts to zero
+
+Usage: moto_server.py PORT
+"""
+import json
+import sys
+import threading
+
+from moto.server import DomainDispatcherApplication, create_backend_app
+from waitress import serve
+
+_lock = threading.Lock()
+_counts = {"requests": 0, "by_target": {}}
+
+
+def counting(app):
+    def wrapped(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_cloudmind/requests":
+            if environ.get("REQUEST_METHOD") == "POST":
+                with _lock:
+                    _counts["requests"] = 0
+                    _counts["by_target"] = {}
+            with _lock:
+                body = json.dumps(_counts).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        target = environ.get("HTTP_X_AMZ_TARGET", "other").split(".")[-1]
+        with _lock:
+            _counts["requests"] += 1
+            _counts["by_target"][target] = _counts["by_target"].get(target, 0) + 1
+        return app(environ, start_response)
+
+    return wrapped
+
+
+if __name__ == "__main__":
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 5001
+    application = counting(DomainDispatcherApplication(create_backend_app))
+    # One worker thread: moto checks a write's condition and applies it without a lock, so concurrent
+    # conditional writes could both pass; DynamoDB applies each atomically, and one thread makes moto do the same.
+    serve(application, host="127.0.0.1", port=port, threads=1, _quiet=True)

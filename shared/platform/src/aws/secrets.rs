@@ -1,0 +1,163 @@
+//! Signing keys from Secrets Manager (`JWT_SECRET_ARN`): fetched at init and cached for
+//! `JWT_KEY_REFRESH_SECONDS`. Tokens are signed with `AWSCURRENT` and verified with `AWSCURRENT` or `AWSPREVIOUS`
+//! by `kid`, so a rotation logs nobody out. A token under an unknown `kid` (rotated on another instance) triggers
+//! one early refresh, at most every few seconds.
+//!
+//! The secret is either the key itself or a JSON object with the key under `"key"` (the shape the SAM template's
+//! generated secret has). Keys shorter than 32 bytes are refused.
+
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use cloudmind_security::tokens::{KeyProvider, SigningKey, StaticKeys};
+
+/// How soon after one forced refresh another may happen.
+const FORCED_REFRESH_GAP: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("secrets manager GetSecretValue({stage}): {cause}")]
+    Fetch { stage: &'static str, cause: String },
+    #[error("the signing key in the secret ({stage}) is shorter than 32 bytes")]
+    ShortKey { stage: &'static str },
+}
+
+struct Cache {
+    keys: StaticKeys,
+    fetched: Instant,
+    forced: Option<Instant>,
+}
+
+/// A rotation-aware key provider over Secrets Manager.
+pub struct SecretsKeys {
+    client: Client,
+    arn: String,
+    refresh_every: Duration,
+    cache: RwLock<Cache>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for SecretsKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsKeys").field("arn", &self.arn).field("refresh_every", &self.refresh_every).finish()
+    }
+}
+
+/// The key bytes of a secret string: the `"key"` field of a JSON object, or the whole string.
+fn key_bytes(secret: &str) -> Vec<u8> {
+    serde_json::from_str::<serde_json::Value>(secret)
+        .ok()
+        .and_then(|v| v.get("key").and_then(|k| k.as_str()).map(|k| k.as_bytes().to_vec()))
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
+}
+
+impl SecretsKeys {
+    /// Fetches the keys now; a secret that cannot be read fails the init.
+    pub async fn load(client: Client, arn: String, refresh_every: Duration) -> Result<Self, SecretError> {
+        let keys = fetch(&client, &arn).await?;
+        Ok(Self {
+            client,
+            arn,
+            refresh_every,
+            cache: RwLock::new(Cache { keys, fetched: Instant::now(), forced: None }),
+            refreshing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn keys(&self) -> StaticKeys {
+        self.cache.read().map(|c| c.keys.clone()).unwrap_or_else(|p| p.into_inner().keys.clone())
+    }
+
+    fn is_due(&self, force: bool) -> bool {
+        let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+        if force {
+            cache.forced.is_none_or(|at| at.elapsed() >= FORCED_REFRESH_GAP)
+        } else {
+            cache.fetched.elapsed() >= self.refresh_every
+        }
+    }
+}
+
+async fn fetch_stage(client: &Client, arn: &str, stage: &'static str) -> Result<Option<SigningKey>, SecretError> {
+    let result = client.get_secret_value().secret_id(arn).version_stage(stage).send().await;
+    let out = match result {
+        Ok(out) => out,
+        // A secret that was never rotated has no AWSPREVIOUS version.
+        Err(e)
+            if stage == "AWSPREVIOUS" && e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(SecretError::Fetch { stage, cause: DisplayErrorContext(&e).to_string() }),
+    };
+    let bytes = key_bytes(out.secret_string().unwrap_or_default());
+    if bytes.len() < 32 {
+        return Err(SecretError::ShortKey { stage });
+    }
+    Ok(Some(SigningKey::derive(&bytes)))
+}
+
+async fn fetch(client: &Client, arn: &str) -> Result<StaticKeys, SecretError> {
+    let (current, previous) =
+        tokio::join!(fetch_stage(client, arn, "AWSCURRENT"), fetch_stage(client, arn, "AWSPREVIOUS"));
+    let current = current?.ok_or(SecretError::Fetch { stage: "AWSCURRENT", cause: "no value".into() })?;
+    // A previous version that cannot be read only costs older tokens; the current one is what matters.
+    let previous = previous.unwrap_or_else(|e| {
+        tracing::warn!(event = "previous_key_unavailable", error = %e);
+        None
+    });
+    Ok(StaticKeys { current, previous })
+}
+
+#[async_trait]
+impl KeyProvider for SecretsKeys {
+    fn current(&self) -> SigningKey {
+        self.keys().current
+    }
+
+    fn by_kid(&self, kid: &str) -> Option<SigningKey> {
+        self.keys().by_kid(kid)
+    }
+
+    async fn refresh(&self, force: bool) {
+        if !self.is_due(force) {
+            return;
+        }
+        let _one_at_a_time = self.refreshing.lock().await;
+        if !self.is_due(force) {
+            return;
+        }
+        if force && let Ok(mut cache) = self.cache.write() {
+            cache.forced = Some(Instant::now());
+        }
+        match fetch(&self.client, &self.arn).await {
+            Ok(keys) => {
+                if let Ok(mut cache) = self.cache.write() {
+                    let rotated = cache.keys.current.kid != keys.current.kid;
+                    cache.keys = keys;
+                    cache.fetched = Instant::now();
+                    if rotated {
+                        tracing::info!(event = "signing_key_rotated", kid = %cache.keys.current.kid);
+                    }
+                }
+            }
+            // Keep the cached keys: tokens keep verifying while Secrets Manager is unreachable.
+            Err(e) => tracing::error!(event = "key_refresh_failed", error = %e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_bytes;
+
+    #[test]
+    fn the_key_is_the_json_key_field_or_the_whole_secret() {
+        assert_eq!(key_bytes(r#"{"key":"abc"}"#), b"abc");
+        assert_eq!(key_bytes("raw-secret"), b"raw-secret");
+        assert_eq!(key_bytes(r#"{"other":"x"}"#), br#"{"other":"x"}"#);
+    }
+}

@@ -1,0 +1,67 @@
+//! Creates the DynamoDB tables for local use (`cloudmind create-tables`), with TTL on `expires_at`. In AWS the SAM
+//! template creates them (with point-in-time recovery, deletion protection and encryption as well).
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+fn attribute(name: &str) -> Result<AttributeDefinition, String> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| e.to_string())
+}
+
+/// Creates `users` (key `username`) and `security` (keys `pk`, `sk`; TTL `expires_at`); existing tables are kept.
+pub async fn create_tables(client: &Client, users: &str, security: &str) -> Result<Vec<String>, String> {
+    let mut created = Vec::new();
+    let existing = client.list_tables().send().await.map_err(|e| DisplayErrorContext(&e).to_string())?;
+    let names = existing.table_names();
+    if !names.iter().any(|n| n == users) {
+        client
+            .create_table()
+            .table_name(users)
+            .attribute_definitions(attribute("username")?)
+            .key_schema(key("username", KeyType::Hash)?)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+        created.push(users.to_string());
+    }
+    if !names.iter().any(|n| n == security) {
+        client
+            .create_table()
+            .table_name(security)
+            .attribute_definitions(attribute("pk")?)
+            .attribute_definitions(attribute("sk")?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+        client
+            .update_time_to_live()
+            .table_name(security)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expires_at")
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await
+            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+        created.push(security.to_string());
+    }
+    Ok(created)
+}

@@ -1,0 +1,231 @@
+//! The production adapters against real servers: DynamoDB and Secrets Manager through moto, Redis through
+//! `redis-server`. `make test` runs these on its second pass, with the services it started; each test that stops
+//! or counts a service starts a private one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use cloudmind_security::clock::now_ms;
+use cloudmind_security::events::EventKind;
+use cloudmind_security::lockout::{Acquire, LockoutPolicy};
+use cloudmind_security::tokens::SigningKey;
+use cloudmind_tests::services::{self, moto_requests, moto_reset, redis_commands, redis_reset};
+use cloudmind_tests::{GOOD_PASSWORD, TestApp, assert_problem, claims_of, required_env};
+use serde_json::Value;
+
+fn url(port: u16, scheme: &str) -> String {
+    format!("{scheme}://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn expired_denylist_and_lockout_items_are_ignored_before_dynamodb_deletes_them() {
+    required_env("DYNAMODB_ENDPOINT");
+    let app = TestApp::spawn().await;
+    let b = &app.backends;
+    assert_eq!(b.store, "dynamodb");
+    let now = now_ms();
+    // A denylist entry already past its expiry: moto never deletes it, the read ignores it.
+    b.denylist.deny("expired-jti", now - 1_000).await.unwrap();
+    b.denylist.deny("live-jti", now + 60_000).await.unwrap();
+    assert!(!b.sessions.lookup("expired-jti", "nobody", now).await.unwrap().denied);
+    assert!(b.sessions.lookup("live-jti", "nobody", now).await.unwrap().denied);
+    // A lockout that ended ten minutes ago.
+    let policy = LockoutPolicy { max_attempts: 5, duration_ms: 300_000 };
+    let then = now - 600_000;
+    for _ in 0..5 {
+        assert_eq!(b.lockouts.acquire("eve", &policy, then).await.unwrap(), Acquire::Granted);
+        b.lockouts.record_failure("eve", &policy, then).await.unwrap();
+    }
+    assert!(matches!(b.lockouts.acquire("eve", &policy, then + 1).await.unwrap(), Acquire::Locked { .. }));
+    assert_eq!(b.lockouts.acquire("eve", &policy, now).await.unwrap(), Acquire::Granted);
+}
+
+#[tokio::test]
+async fn lockout_slots_are_atomic_in_dynamodb() {
+    required_env("DYNAMODB_ENDPOINT");
+    let app = TestApp::spawn().await;
+    let policy = LockoutPolicy { max_attempts: 5, duration_ms: 300_000 };
+    let now = now_ms();
+    let attempts = (0..30).map(|_| app.backends.lockouts.acquire("burst", &policy, now));
+    let verdicts = futures_util::future::join_all(attempts).await;
+    assert_eq!(verdicts.iter().filter(|v| matches!(v, Ok(Acquire::Granted))).count(), 5);
+}
+
+#[tokio::test]
+async fn a_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key() {
+    let endpoint = required_env("SECRETS_MANAGER_ENDPOINT");
+    let sdk = cloudmind_platform::aws::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&sdk).endpoint_url(&endpoint).build(),
+    );
+    let old_key = format!("first-signing-key-{}-0123456789abcdef", cloudmind_tests::namespace());
+    let new_key = format!("second-signing-key-{}-0123456789abcdef", cloudmind_tests::namespace());
+    let created = client
+        .create_secret()
+        .name(format!("cloudmind/{}/jwt", cloudmind_tests::namespace()))
+        .secret_string(format!(r#"{{"key":"{old_key}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    let arn = created.arn().unwrap().to_string();
+    let settings = [("JWT_SECRET_ARN", arn.as_str()), ("JWT_KEY_REFRESH_SECONDS", "1")];
+    let app = TestApp::with(&settings).await;
+    let before = app.user_token("rhea").await;
+    assert_eq!(claims_kid(&before), SigningKey::derive(old_key.as_bytes()).kid);
+
+    client.put_secret_value().secret_id(&arn).secret_string(format!(r#"{{"key":"{new_key}"}}"#)).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(app.me(&before).await.status(), 200, "a token under the previous key still verifies");
+    let after = app.token("rhea", GOOD_PASSWORD).await;
+    assert_eq!(claims_kid(&after), SigningKey::derive(new_key.as_bytes()).kid, "new tokens use the new key");
+
+    // Another instance that cached the old keys for an hour meets a token under the new key: it fetches at once.
+    let lagging = TestApp::with(&[("JWT_SECRET_ARN", arn.as_str()), ("JWT_KEY_REFRESH_SECONDS", "3600")]).await;
+    lagging.registered("sol").await;
+    let sol_token = lagging.token("sol", GOOD_PASSWORD).await;
+    assert_eq!(lagging.me(&sol_token).await.status(), 200);
+    let _ = claims_of(&sol_token);
+}
+
+/// Commands the admit script runs inside Redis (`INFO commandstats` counts them too, but they cost no round trip).
+const SCRIPT_COMMANDS: &[&str] = &[
+    "time",
+    "get",
+    "hmget",
+    "hset",
+    "pexpireat",
+    "hincrby",
+    "zincrby",
+    "zadd",
+    "zremrangebyscore",
+    "pexpire",
+    "zcard",
+    "set",
+    "del",
+];
+
+/// Round trips a client made: script calls, plus any command the scripts do not issue themselves.
+fn round_trips(per_command: &[(String, u64)]) -> u64 {
+    let scripts: u64 = per_command.iter().filter(|(c, _)| c == "evalsha" || c == "eval").map(|(_, n)| n).sum();
+    let direct: u64 = per_command
+        .iter()
+        .filter(|(c, _)| {
+            c != "evalsha" && c != "eval" && !c.starts_with("config") && !SCRIPT_COMMANDS.contains(&c.as_str())
+        })
+        .map(|(_, n)| n)
+        .sum();
+    scripts + direct
+}
+
+fn claims_kid(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let h: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    h["kid"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_protected_request_costs_one_dynamodb_and_one_redis_round_trip() {
+    let (redis, moto) = (services::redis().await, services::moto().await);
+    let redis_url = url(redis.port, "redis");
+    let moto_url = url(moto.port, "http");
+    let app = TestApp::with(&[("REDIS_URL", redis_url.as_str()), ("DYNAMODB_ENDPOINT", moto_url.as_str())]).await;
+    let token = app.user_token("counted").await;
+    app.me(&token).await; // warm: the script is loaded, connections are open
+
+    let mut report = Vec::new();
+    let mut measure = async |name: &str, request: reqwest::RequestBuilder| {
+        moto_reset(moto.port).await;
+        redis_reset(redis.port).await;
+        let status = request.send().await.unwrap().status().as_u16();
+        let (dynamo, by_target) = moto_requests(moto.port).await;
+        let (_, per_command) = redis_commands(redis.port).await;
+        let redis_calls = round_trips(&per_command);
+        report.push(format!("{name}: {status}, DynamoDB {dynamo} {by_target}, Redis {redis_calls} {per_command:?}"));
+        (dynamo, by_target, redis_calls, per_command)
+    };
+    let (dynamo, by_target, redis_calls, per_command) =
+        measure("GET /api/v1/me", app.client.get(app.url("/api/v1/me")).bearer_auth(&token)).await;
+    assert_eq!(dynamo, 1, "{by_target}");
+    assert_eq!(by_target["BatchGetItem"], 1);
+    assert_eq!(redis_calls, 1, "{per_command:?}");
+
+    let (dynamo, _, redis_calls, _) = measure(
+        "PATCH /api/v1/me",
+        app.client.patch(app.url("/api/v1/me")).bearer_auth(&token).json(&serde_json::json!({"display_name": "C"})),
+    )
+    .await;
+    assert_eq!((dynamo, redis_calls), (2, 1), "one lookup, one update");
+    let (_, _, redis_calls, _) = measure("GET /health", app.client.get(app.url("/health"))).await;
+    assert!(redis_calls <= 2);
+    measure(
+        "POST /api/v1/auth/login",
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "counted", "password": GOOD_PASSWORD})),
+    )
+    .await;
+    measure("POST /api/v1/auth/logout", app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&token)).await;
+    for line in &report {
+        println!("round trips: {line}");
+    }
+}
+
+#[tokio::test]
+async fn with_redis_down_requests_are_answered_degraded_and_redis_is_used_again_once_back() {
+    let mut redis = services::redis().await;
+    let redis_url = url(redis.port, "redis");
+    let app = TestApp::with(&[
+        ("REDIS_URL", redis_url.as_str()),
+        ("REDIS_PROBE_SECONDS", "1"),
+        ("REDIS_TIMEOUT_MS", "200"),
+        ("AUTH_RATE_LIMIT_PER_MINUTE", "5"),
+    ])
+    .await;
+    let token = app.user_token("dora").await;
+    let health = || async { app.client.get(app.url("/health")).send().await.unwrap().json::<Value>().await.unwrap() };
+    assert_eq!(health().await["status"], "healthy");
+
+    redis.stop();
+    assert_eq!(app.me(&token).await.status(), 200, "answered from the in-memory fallback");
+    let h = health().await;
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert_eq!(h["redis"]["redis_connected"], false);
+    let admin = app.admin_token().await;
+    let stats: Value = app.get_with("/api/v1/admin/rate-limit-stats", &admin).await.json().await.unwrap();
+    assert_eq!(stats["degraded"], true);
+    assert_eq!(app.stored_events(EventKind::DependencyDegraded).await.len(), 1);
+    // Login limits still hold on the fallback: at most five logins a minute from this address on this instance.
+    let statuses = futures_util::future::join_all((0..8).map(|_| app.login("dora", "wrong"))).await;
+    assert!(statuses.iter().any(|r| r.status() == 429), "the fallback limiter refuses");
+
+    redis.restart().await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(app.me(&token).await.status(), 200);
+    let h = health().await;
+    assert_eq!(h["status"], "healthy", "{h}");
+    assert_eq!(h["redis"]["redis_connected"], true);
+    redis_reset(redis.port).await;
+    app.me(&token).await;
+    let (_, per_command) = redis_commands(redis.port).await;
+    assert!(per_command.iter().any(|(c, n)| c.starts_with("eval") && *n >= 1), "back on Redis: {per_command:?}");
+}
+
+#[tokio::test]
+async fn with_dynamodb_down_protected_requests_are_503_never_200() {
+    let mut moto = services::moto().await;
+    let moto_url = url(moto.port, "http");
+    let app = TestApp::with(&[("DYNAMODB_ENDPOINT", moto_url.as_str())]).await;
+    let token = app.user_token("dana").await;
+    assert_eq!(app.me(&token).await.status(), 200);
+    moto.stop();
+    assert_problem(app.me(&token).await, 503, "service_unavailable").await;
+    assert_problem(app.logout(&token).await, 503, "service_unavailable").await;
+    assert_problem(app.login("dana", GOOD_PASSWORD).await, 503, "service_unavailable").await;
+    let r = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "unhealthy");
+}
