@@ -2,7 +2,10 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt build release clean
+.PHONY: help run test lint fmt build release sam-tools sam-validate sam-build invoke clean
+
+SAM_VENV := .tmp/sam-venv
+SAM := $(SAM_VENV)/bin/sam
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,6 +28,20 @@ build: ## Debug build of the whole workspace
 
 release: ## Optimized build of every function and the CLI (fat LTO: about 9 minutes on 2 cores)
 	$(CARGO) build --locked --release --workspace
+
+sam-tools: ## Install aws-sam-cli, cfn-lint, cargo-lambda and zig into .tmp/sam-venv (PyPI)
+	@test -x $(SAM) || { python3 -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli cfn-lint cargo-lambda ziglang; }
+
+sam-validate: sam-tools ## cfn-lint and sam validate --lint on template.yaml
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml --region eu-west-1
+
+sam-build: sam-tools ## sam build: every function cross-compiled for arm64 with cargo-lambda (release profile)
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM) build --template template.yaml
+	@ls -l .aws-sam/build/*/bootstrap
+
+invoke: sam-tools ## Each function under `cargo lambda watch`, invoked with every events/ fixture
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" ./scripts/invoke.sh
 
 clean: ## Remove build output
 	$(CARGO) clean

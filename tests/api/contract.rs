@@ -62,3 +62,88 @@ fn every_function_has_event_fixtures() {
         assert!(any, "no events/{f}-*.json");
     }
 }
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    serde_yaml::from_str(&text).expect("template.yaml parses")
+}
+
+/// The template's functions: logical id → (binary, routes).
+fn template_functions() -> Vec<(String, String, BTreeSet<(String, String)>)> {
+    let t = template();
+    let mut out = Vec::new();
+    for (id, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_string();
+        assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{id:?}");
+        let mut routes = BTreeSet::new();
+        if let Some(events) = resource["Properties"]["Events"].as_mapping() {
+            for (_, event) in events {
+                if event["Type"].as_str() == Some("Api") {
+                    let p = &event["Properties"];
+                    routes.insert((p["Method"].as_str().unwrap().to_uppercase(), p["Path"].as_str().unwrap().to_string()));
+                }
+            }
+        }
+        out.push((id.as_str().unwrap().to_string(), binary, routes));
+    }
+    out
+}
+
+#[test]
+fn the_template_serves_exactly_the_routes_of_the_route_table_and_openapi() {
+    let mut deployed = BTreeSet::new();
+    for (_, binary, routes) in template_functions() {
+        for (method, path) in routes {
+            deployed.insert((method, path, binary.clone()));
+        }
+    }
+    assert_eq!(deployed, routes());
+}
+
+#[test]
+fn every_template_function_has_a_crate_and_every_crate_a_template_function() {
+    let binaries: BTreeSet<String> = template_functions().into_iter().map(|(_, b, _)| b).collect();
+    let functions: BTreeSet<String> = FUNCTIONS.iter().map(|f| f.to_string()).collect();
+    assert_eq!(binaries, functions);
+    for f in FUNCTIONS {
+        assert!(root().join("functions").join(f).join("src/main.rs").exists(), "{f}");
+    }
+}
+
+/// Every `Action` anywhere under `v` (IAM statements in functions, roles and policies).
+fn actions(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Mapping(m) => {
+            for (k, v) in m {
+                if k.as_str() == Some("NotAction") {
+                    // A NotAction statement grants everything else: as wide as a wildcard.
+                    out.push("NotAction (everything else: *)".into());
+                } else if k.as_str() == Some("Action") {
+                    match v {
+                        Value::String(s) => out.push(s.clone()),
+                        Value::Sequence(items) => out.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string))),
+                        _ => out.push(format!("{v:?}")),
+                    }
+                } else {
+                    actions(v, out);
+                }
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|i| actions(i, out)),
+        Value::Tagged(t) => actions(&t.value, out),
+        _ => {}
+    }
+}
+
+#[test]
+fn no_policy_grants_a_wildcard_action() {
+    let mut all = Vec::new();
+    actions(&template()["Resources"], &mut all);
+    assert!(!all.is_empty(), "the template declares its permissions");
+    for action in &all {
+        assert!(!action.contains('*'), "wildcard action {action}");
+    }
+}

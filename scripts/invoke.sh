@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# `make invoke`: every function under `cargo lambda watch` (the Lambda runtime emulator), invoked with every
+# events/ fixture through `cargo lambda invoke --data-file`, on real backends (redis-server and moto, started here
+# on free ports and stopped afterwards). Prints one line per fixture and fails if any answer differs from the table
+# in events/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK="$ROOT/.tmp/invoke"
+VENV="$ROOT/.tmp/venv"
+mkdir -p "$WORK"
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+command -v cargo-lambda >/dev/null || die "cargo-lambda is missing: run 'make sam-tools' (or pip install cargo-lambda)"
+command -v redis-server >/dev/null || die "redis-server is missing (apt-get install redis-server)"
+"$VENV/bin/python" -c 'import moto, waitress' 2>/dev/null || {
+  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "moto[server]>=5,<6" "waitress>=3"; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+REDIS_PORT=$(free_port); MOTO_PORT=$(free_port); WATCH_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >/dev/null &
+PIDS+=($!)
+"$VENV/bin/python" scripts/moto_server.py "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$MOTO_PORT/_cloudmind/requests" >/dev/null && break; sleep 0.2; done
+
+export DYNAMODB_ENDPOINT="http://127.0.0.1:$MOTO_PORT" REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+export USERS_TABLE=cloudmind-users SECURITY_TABLE=cloudmind-security
+export AWS_ACCESS_KEY_ID=cloudmind-local AWS_SECRET_ACCESS_KEY=cloudmind-local AWS_REGION=us-east-1
+export JWT_SECRET_KEY="cloudmind-invoke-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+export ENVIRONMENT=development RUST_LOG=warn
+ADMIN_PASSWORD='Invoke-Admin-Pass-42!'
+
+cargo run -q -p cloudmind -- create-tables
+printf '%s\n' "$ADMIN_PASSWORD" | cargo run -q -p cloudmind -- create-admin --username root
+
+cargo lambda watch --invoke-port "$WATCH_PORT" --only-lambda-apis >"$WORK/watch.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 600); do
+  (echo >/dev/tcp/127.0.0.1/"$WATCH_PORT") 2>/dev/null && break
+  sleep 0.5
+done
+
+invoke() { # invoke FUNCTION FILE -> prints the response JSON
+  cargo lambda invoke "$1" --invoke-port "$WATCH_PORT" --data-file "$2" --output-format json 2>>"$WORK/invoke.err"
+}
+field() { python3 -c 'import json,sys; r=json.load(sys.stdin); b=json.loads(r.get("body") or "null"); print(eval(sys.argv[1]))' "$1"; }
+
+# The accounts the fixtures assume: alice (registered by the first fixture) and an admin token.
+alice_token=""
+admin_token=$(invoke login <(sed 's/"username":"alice","password":"Correct-Horse-42-Battery"/"username":"root","password":"'"$ADMIN_PASSWORD"'"/' events/login-success.json) | field 'b["access_token"]')
+
+failures=0
+while IFS='|' read -r file function status code; do
+  [ -f "events/$file.json" ] || die "events/$file.json is listed but missing"
+  token=$alice_token
+  [[ $file == admin-* ]] && token=$admin_token
+  sed "s/REPLACE_WITH_ACCESS_TOKEN/$token/" "events/$file.json" >"$WORK/$file.json"
+  response=$(invoke "$function" "$WORK/$file.json")
+  got_status=$(printf '%s' "$response" | field 'r["statusCode"]')
+  got_code=$(printf '%s' "$response" | field '(b or {}).get("code", "") if isinstance(b, dict) else ""')
+  verdict=ok
+  if [ "$got_status" != "$status" ] || [ "$got_code" != "$code" ]; then verdict=DIFFERS; failures=$((failures + 1)); fi
+  printf '%-32s %-10s %s %-24s %s\n' "$file" "$function" "$got_status" "${got_code:--}" "$verdict"
+  if [ "$file" = register-success ] || [ "$file" = logout-success ]; then
+    alice_token=$(invoke login events/login-success.json | field 'b["access_token"]')
+  fi
+done <<'TABLE'
+register-success|register|201|
+register-weak-password|register|422|weak_password
+register-malformed-json|register|400|validation_failed
+register-sql-injection|register|400|malicious_input
+register-wrong-media-type|register|415|unsupported_media_type
+login-success|login|200|
+login-wrong-password|login|401|invalid_credentials
+login-unknown-user|login|401|invalid_credentials
+login-spoofed-forwarded-for|login|401|invalid_credentials
+protected-me|protected|200|
+protected-me-alg-none|protected|401|unauthorized
+protected-update-profile|protected|200|
+protected-xss-display-name|protected|400|malicious_input
+admin-rate-limit-stats|admin|200|
+admin-security-events|admin|200|
+admin-unlock-user|admin|204|
+admin-delete-block|admin|204|
+admin-path-traversal|admin|400|malicious_input
+health|health|200|
+health-wrong-method|health|405|method_not_allowed
+logout-missing-token|logout|401|unauthorized
+logout-success|logout|204|
+protected-change-password|protected|204|
+TABLE
+[ "$failures" = 0 ] || die "$failures fixture(s) answered differently (see $WORK/watch.log)"
+echo "every fixture answered as the contract says"
