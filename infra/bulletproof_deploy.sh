@@ -255,18 +255,20 @@ deploy() {
             --query "Stacks[0].Outputs[?OutputKey=='ApiUrl'].OutputValue" --output text
         show_command "$SCRIPT_DIR/smoke_test.sh" '<ApiUrl>'
         [[ -n $SAM ]] || warn "dry run: sam is not installed (needed for the real run)"
-        cargo lambda --version >/dev/null 2>&1 || warn "dry run: cargo-lambda is not installed (sam build needs it: pip install cargo-lambda)"
+        PATH=$BUILD_PATH cargo lambda --version >/dev/null 2>&1 ||
+            warn "dry run: cargo-lambda is not installed (sam build needs it: make sam-tools, or pip install cargo-lambda ziglang)"
         command -v aws >/dev/null 2>&1 || warn "dry run: the AWS CLI is not installed (needed to read the stack outputs)"
         return
     fi
 
     [[ -n $SAM ]] || die "sam is not installed: python3 -m venv .tmp/sam-venv && .tmp/sam-venv/bin/pip install aws-sam-cli"
-    cargo lambda --version >/dev/null 2>&1 ||
-        die "cargo-lambda is required by sam build (BuildMethod rust-cargolambda): pip install cargo-lambda"
+    PATH=$BUILD_PATH cargo lambda --version >/dev/null 2>&1 ||
+        die "cargo-lambda is required by sam build (BuildMethod rust-cargolambda): make sam-tools, or pip install cargo-lambda ziglang"
     command -v aws >/dev/null 2>&1 || die "the AWS CLI is required to read the stack outputs"
 
     info "sam build --config-env $ENVIRONMENT (six arm64 binaries; several minutes on a cold target directory)"
-    (cd "$REPO_ROOT" && "$SAM" build --config-env "$ENVIRONMENT") || die "sam build failed; nothing was deployed"
+    (cd "$REPO_ROOT" && PATH=$BUILD_PATH "$SAM" build --config-env "$ENVIRONMENT") ||
+        die "sam build failed; nothing was deployed"
 
     info "sam deploy --config-env $ENVIRONMENT (stack $stack${REGION:+, region $REGION})"
     (cd "$REPO_ROOT" && "$SAM" deploy --config-env "$ENVIRONMENT" "${region_args[@]}") ||
@@ -292,6 +294,9 @@ main() {
     REGION=$(resolve_region)
     SAM=${SAM:-$(find_tool sam)}
     CFN_LINT=${CFN_LINT:-$(find_tool cfn-lint)}
+    # sam build runs cargo-lambda (and zig) from the tools' virtual environment when `make sam-tools` made one.
+    BUILD_PATH=$PATH
+    [[ ! -d $REPO_ROOT/.tmp/sam-venv/bin ]] || BUILD_PATH=$REPO_ROOT/.tmp/sam-venv/bin:$PATH
 
     info "CloudMind deploy: environment=$ENVIRONMENT run_tests=$RUN_TESTS security_checks=$SECURITY_CHECKS performance_checks=$PERFORMANCE_CHECKS dry_run=$DRY_RUN region=${REGION:-<AWS default>}"
     if [[ $ENVIRONMENT == prod ]]; then

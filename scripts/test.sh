@@ -36,6 +36,16 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 log "tests on the in-memory stores"
 run_tests 'not (binary(backends) | binary(instances))'
 
+log "the SAM template: cfn-lint and sam validate --lint"
+SAM_VENV="$ROOT/.tmp/sam-venv"
+if ! { [ -x "$SAM_VENV/bin/sam" ] && [ -x "$SAM_VENV/bin/cfn-lint" ]; }; then
+  python3 -m venv "$SAM_VENV" || die "could not create a Python virtual environment (apt-get install python3-venv)"
+  "$SAM_VENV/bin/pip" install -q aws-sam-cli cfn-lint || die "could not install aws-sam-cli and cfn-lint from PyPI"
+fi
+"$SAM_VENV/bin/cfn-lint" template.yaml
+"$SAM_VENV/bin/sam" validate --lint --template template.yaml --region eu-west-1
+bash -n infra/bulletproof_deploy.sh infra/smoke_test.sh scripts/invoke.sh
+
 log "installing the test services if missing"
 if ! command -v redis-server >/dev/null; then
   command -v apt-get >/dev/null || die "redis-server is missing and apt-get is not available: install Redis 7"
