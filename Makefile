@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt build release sam-tools sam-validate sam-build invoke clean
+.PHONY: help run test lint fmt build release bench sam-tools sam-validate sam-build invoke clean
 
 SAM_VENV := .tmp/sam-venv
 SAM := $(SAM_VENV)/bin/sam
@@ -28,6 +28,9 @@ build: ## Debug build of the whole workspace
 
 release: ## Optimized build of every function and the CLI (fat LTO: about 9 minutes on 2 cores)
 	$(CARGO) build --locked --release --workspace
+
+bench: ## Cold start, warm-invoke CPU, peak RSS and binary size against the floors (bench/run.sh, ~12 min)
+	./bench/run.sh
 
 sam-tools: ## Install aws-sam-cli, cfn-lint, cargo-lambda and zig into .tmp/sam-venv (PyPI)
 	@test -x $(SAM) || { python3 -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli cfn-lint cargo-lambda ziglang; }

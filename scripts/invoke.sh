@@ -7,30 +7,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK="$ROOT/.tmp/invoke"
-VENV="$ROOT/.tmp/venv"
 mkdir -p "$WORK"
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 command -v cargo-lambda >/dev/null || die "cargo-lambda is missing: run 'make sam-tools' (or pip install cargo-lambda)"
-command -v redis-server >/dev/null || die "redis-server is missing (apt-get install redis-server)"
-"$VENV/bin/python" -c 'import moto, waitress' 2>/dev/null || {
-  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "moto[server]>=5,<6" "waitress>=3"; }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=scripts/services.sh
+. scripts/services.sh
+start_services "$WORK"
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; stop_services; }
 trap cleanup EXIT INT TERM
+WATCH_PORT=$(free_port)
 
-REDIS_PORT=$(free_port); MOTO_PORT=$(free_port); WATCH_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >/dev/null &
-PIDS+=($!)
-"$VENV/bin/python" scripts/moto_server.py "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$MOTO_PORT/_cloudmind/requests" >/dev/null && break; sleep 0.2; done
-
-export DYNAMODB_ENDPOINT="http://127.0.0.1:$MOTO_PORT" REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export USERS_TABLE=cloudmind-users SECURITY_TABLE=cloudmind-security
-export AWS_ACCESS_KEY_ID=cloudmind-local AWS_SECRET_ACCESS_KEY=cloudmind-local AWS_REGION=us-east-1
 export JWT_SECRET_KEY="cloudmind-invoke-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
 export ENVIRONMENT=development RUST_LOG=warn
 ADMIN_PASSWORD='Invoke-Admin-Pass-42!'
@@ -52,7 +41,13 @@ field() { python3 -c 'import json,sys; r=json.load(sys.stdin); b=json.loads(r.ge
 
 # The accounts the fixtures assume: alice (registered by the first fixture) and an admin token.
 alice_token=""
-admin_token=$(invoke login <(sed 's/"username":"alice","password":"Correct-Horse-42-Battery"/"username":"root","password":"'"$ADMIN_PASSWORD"'"/' events/login-success.json) | field 'b["access_token"]')
+python3 - "$ADMIN_PASSWORD" events/login-success.json >"$WORK/login-admin.json" <<'PY'
+import json, sys
+event = json.load(open(sys.argv[2]))
+event["body"] = json.dumps({"username": "root", "password": sys.argv[1]})
+json.dump(event, sys.stdout)
+PY
+admin_token=$(invoke login "$WORK/login-admin.json" | field 'b["access_token"]')
 
 failures=0
 while IFS='|' read -r file function status code; do

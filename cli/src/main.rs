@@ -100,14 +100,7 @@ async fn create_tables(settings: &Settings) -> Result<(), Box<dyn std::error::Er
         return Err("set DYNAMODB_ENDPOINT (an emulator) or USERS_TABLE/SECURITY_TABLE (AWS) first".into());
     }
     let sdk = cloudmind_platform::aws::sdk_config().await;
-    let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
-    if let Some(endpoint) = &infra.dynamodb_endpoint {
-        config = config.endpoint_url(endpoint);
-        if std::env::var("AWS_ACCESS_KEY_ID").is_err() && cloudmind_platform::aws::is_local_endpoint(endpoint) {
-            config = config.credentials_provider(cloudmind_platform::aws::emulator_credentials());
-        }
-    }
-    let client = aws_sdk_dynamodb::Client::from_conf(config.build());
+    let client = cloudmind_platform::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
     let created =
         cloudmind_platform::aws::tables::create_tables(&client, infra.users_table(), infra.security_table()).await?;
     if created.is_empty() {

@@ -68,8 +68,11 @@ fn template() -> Value {
     serde_yaml::from_str(&text).expect("template.yaml parses")
 }
 
-/// The template's functions: logical id → (binary, routes).
-fn template_functions() -> Vec<(String, String, BTreeSet<(String, String)>)> {
+/// A template function: logical id, binary, and its `(METHOD, path)` routes.
+type TemplateFunction = (String, String, BTreeSet<(String, String)>);
+
+/// The template's functions.
+fn template_functions() -> Vec<TemplateFunction> {
     let t = template();
     let mut out = Vec::new();
     for (id, resource) in t["Resources"].as_mapping().unwrap() {
@@ -83,7 +86,16 @@ fn template_functions() -> Vec<(String, String, BTreeSet<(String, String)>)> {
             for (_, event) in events {
                 if event["Type"].as_str() == Some("Api") {
                     let p = &event["Properties"];
-                    routes.insert((p["Method"].as_str().unwrap().to_uppercase(), p["Path"].as_str().unwrap().to_string()));
+                    let (method, path) = (p["Method"].as_str().unwrap().to_uppercase(), p["Path"].as_str().unwrap());
+                    if method == "ANY" {
+                        // The catch-all of a path (405 with Allow, CORS preflight): owned by the same function.
+                        assert!(
+                            ROUTES.iter().any(|r| r.path == path && r.function == binary),
+                            "ANY {path} goes to {binary}, which owns no route there"
+                        );
+                    } else {
+                        routes.insert((method, path.to_string()));
+                    }
                 }
             }
         }
@@ -124,7 +136,9 @@ fn actions(v: &Value, out: &mut Vec<String>) {
                 } else if k.as_str() == Some("Action") {
                     match v {
                         Value::String(s) => out.push(s.clone()),
-                        Value::Sequence(items) => out.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string))),
+                        Value::Sequence(items) => {
+                            out.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string)))
+                        }
                         _ => out.push(format!("{v:?}")),
                     }
                 } else {

@@ -56,9 +56,7 @@ async fn lockout_slots_are_atomic_in_dynamodb() {
 async fn a_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key() {
     let endpoint = required_env("SECRETS_MANAGER_ENDPOINT");
     let sdk = cloudmind_platform::aws::sdk_config().await;
-    let client = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::config::Builder::from(&sdk).endpoint_url(&endpoint).build(),
-    );
+    let client = cloudmind_platform::aws::secrets_client(&sdk, Some(&endpoint));
     let old_key = format!("first-signing-key-{}-0123456789abcdef", cloudmind_tests::namespace());
     let new_key = format!("second-signing-key-{}-0123456789abcdef", cloudmind_tests::namespace());
     let created = client

@@ -210,10 +210,7 @@ pub async fn backends_for(settings: &Settings) -> Backends {
     let infra = &settings.infrastructure;
     if infra.uses_dynamodb() {
         let sdk = cloudmind_platform::aws::sdk_config().await;
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .endpoint_url(infra.dynamodb_endpoint.clone().expect("DYNAMODB_ENDPOINT"))
-            .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        let client = cloudmind_platform::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
         cloudmind_platform::aws::tables::create_tables(&client, infra.users_table(), infra.security_table())
             .await
             .expect("tables created in the emulator");

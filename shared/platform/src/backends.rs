@@ -65,16 +65,8 @@ impl Backends {
         let mut backends = Self::memory(settings);
         if infra.uses_dynamodb() || infra.jwt_secret_arn.is_some() {
             let sdk = aws::sdk_config().await;
-            let no_credentials = std::env::var("AWS_ACCESS_KEY_ID").is_err() && std::env::var("AWS_PROFILE").is_err();
             if infra.uses_dynamodb() {
-                let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
-                if let Some(endpoint) = &infra.dynamodb_endpoint {
-                    config = config.endpoint_url(endpoint);
-                    if no_credentials && aws::is_local_endpoint(endpoint) {
-                        config = config.credentials_provider(aws::emulator_credentials());
-                    }
-                }
-                let client = aws_sdk_dynamodb::Client::from_conf(config.build());
+                let client = aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
                 let store = Arc::new(DynamoStore::new(client, infra.users_table(), infra.security_table()));
                 if let Err(e) = store.ping().await {
                     tracing::warn!(event = "dynamodb_warm_up_failed", error = %e);
@@ -87,14 +79,7 @@ impl Backends {
                 backends.store = "dynamodb";
             }
             if let Some(arn) = &infra.jwt_secret_arn {
-                let mut config = aws_sdk_secretsmanager::config::Builder::from(&sdk);
-                if let Some(endpoint) = &infra.secrets_endpoint {
-                    config = config.endpoint_url(endpoint);
-                    if no_credentials && aws::is_local_endpoint(endpoint) {
-                        config = config.credentials_provider(aws::emulator_credentials());
-                    }
-                }
-                let client = aws_sdk_secretsmanager::Client::from_conf(config.build());
+                let client = aws::secrets_client(&sdk, infra.secrets_endpoint.as_deref());
                 let refresh = Duration::from_secs(infra.key_refresh_seconds);
                 let keys =
                     SecretsKeys::load(client, arn.clone(), refresh).await.map_err(|e| BackendError(e.to_string()))?;

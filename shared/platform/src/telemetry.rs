@@ -5,32 +5,35 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the JSON subscriber once. Safe to call again (later calls do nothing).
+/// Installs the JSON subscriber once (later calls do nothing), without timestamps: the Lambda runtime stamps
+/// every line.
 pub fn init() {
-    let filter = std::env::var("RUST_LOG")
+    let level = std::env::var("RUST_LOG")
         .ok()
         .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_lowercase()))
         .unwrap_or_else(|| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(EnvFilter::new(filter))
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .flatten_event(true)
-        .without_time()
-        .try_init();
+    let _ = subscriber(&level).without_time().try_init();
 }
 
 /// As [`init`], with timestamps: for the local server, where no Lambda runtime stamps the lines.
 pub fn init_local() {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
+    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let _ = subscriber(&level).try_init();
+}
+
+/// One flat JSON object per line: the event's fields at the top level, where metric filters find `$.event`.
+fn subscriber(
+    level: &str,
+) -> tracing_subscriber::fmt::SubscriberBuilder<
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
+    EnvFilter,
+> {
+    tracing_subscriber::fmt()
         .json()
-        .with_env_filter(EnvFilter::new(filter))
+        .with_env_filter(EnvFilter::new(level))
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
         .flatten_event(true)
-        .try_init();
 }

@@ -367,6 +367,18 @@ impl LockoutStore for DynamoStore {
             ])
         };
         for _ in 0..4 {
+            // No record, or an expired one (the usual case for a legitimate login): start afresh with this slot.
+            let fresh = self
+                .lockout_update(
+                    username,
+                    "SET slots = :one, failures = :zero, locked_until = :zero, expires_ms = :exp, expires_at = :exps",
+                    Some("attribute_not_exists(pk) OR expires_ms <= :now"),
+                    values(),
+                )
+                .await?;
+            if fresh.is_some() {
+                return Ok(Acquire::Granted);
+            }
             // A live record with a free slot and no lock: take a slot.
             let live = self
                 .lockout_update(
@@ -377,18 +389,6 @@ impl LockoutStore for DynamoStore {
                 )
                 .await?;
             if live.is_some() {
-                return Ok(Acquire::Granted);
-            }
-            // No record, or an expired one: start afresh with this attempt's slot.
-            let fresh = self
-                .lockout_update(
-                    username,
-                    "SET slots = :one, failures = :zero, locked_until = :zero, expires_ms = :exp, expires_at = :exps",
-                    Some("attribute_not_exists(pk) OR expires_ms <= :now"),
-                    values(),
-                )
-                .await?;
-            if fresh.is_some() {
                 return Ok(Acquire::Granted);
             }
             let record = self.lockout_record(username, now).await?;

@@ -37,6 +37,35 @@ pub fn is_local_endpoint(endpoint: &str) -> bool {
     ["://127.", "://localhost", "://[::1]"].iter().any(|m| endpoint.contains(m))
 }
 
+/// Whether the process has AWS credentials of its own (otherwise a local emulator gets placeholder ones).
+fn has_credentials() -> bool {
+    std::env::var("AWS_ACCESS_KEY_ID").is_ok() || std::env::var("AWS_PROFILE").is_ok()
+}
+
+/// A DynamoDB client for `endpoint` (an emulator or a VPC endpoint), or the SDK's default endpoint.
+pub fn dynamodb_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(endpoint) = endpoint {
+        config = config.endpoint_url(endpoint);
+        if !has_credentials() && is_local_endpoint(endpoint) {
+            config = config.credentials_provider(emulator_credentials());
+        }
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+/// A Secrets Manager client for `endpoint`, or the SDK's default endpoint.
+pub fn secrets_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_secretsmanager::Client {
+    let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk);
+    if let Some(endpoint) = endpoint {
+        config = config.endpoint_url(endpoint);
+        if !has_credentials() && is_local_endpoint(endpoint) {
+            config = config.credentials_provider(emulator_credentials());
+        }
+    }
+    aws_sdk_secretsmanager::Client::from_conf(config.build())
+}
+
 /// Credentials for a local emulator when none are configured (moto accepts any).
 pub fn emulator_credentials() -> aws_sdk_dynamodb::config::Credentials {
     aws_sdk_dynamodb::config::Credentials::new("cloudmind-local", "cloudmind-local", None, None, "cloudmind-local")

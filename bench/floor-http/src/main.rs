@@ -1,0 +1,11 @@
+//! Floor F2 of `make bench`: a `lambda_http` function answering 200 with a small JSON body.
+
+use lambda_http::{Body, Error, Request, Response, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_http::run(service_fn(|_: Request| async {
+        Ok::<_, Error>(Response::new(Body::Text(r#"{"status":"healthy"}"#.into())))
+    }))
+    .await
+}

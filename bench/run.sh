@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make bench`: cold start, warm-invoke CPU, peak memory and binary size of the functions against the floors of
+# PERFORMANCE.md (F1: the smallest lambda_runtime function, F2: the smallest lambda_http one), all built with the
+# same release profile and run through the same Runtime API stub (bench/lambda_timer.py). The functions run in
+# Lambda mode against redis-server and moto on loopback (started here), so their figures include the real SDK and
+# Redis clients; moto answers in milliseconds, so wall times of calls that reach it are not AWS latencies.
+# BENCH_RUNS (default 10) cold starts per target, BENCH_WARM (default 200) warm invokes per run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK="$PWD/.tmp/bench"
+RUNS=${BENCH_RUNS:-10}
+WARM=${BENCH_WARM:-200}
+mkdir -p "$WORK"
+
+cargo build --release --locked -p cloudmind-floor-runtime -p cloudmind-floor-http -p cloudmind -p cloudmind-health \
+  -p cloudmind-protected -p cloudmind-login -p cloudmind-register -p cloudmind-logout -p cloudmind-admin
+
+# shellcheck source=scripts/services.sh
+. scripts/services.sh
+start_services "$WORK"
+export USERS_TABLE=bench-users SECURITY_TABLE=bench-security ENVIRONMENT=bench RUST_LOG=warn
+export JWT_SECRET_KEY="cloudmind-bench-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+export AUTH_RATE_LIMIT_PER_MINUTE=100000000 AUTH_RATE_LIMIT_PER_HOUR=100000000 AUTH_RATE_LIMIT_PER_DAY=100000000
+export RATE_LIMIT_PER_MINUTE=100000000 RATE_LIMIT_PER_HOUR=100000000 HEALTH_RATE_LIMIT_PER_MINUTE=100000000
+target/release/cloudmind create-tables >/dev/null
+
+# A user and its token, made through the local server on the same stores.
+PORT=$(free_port)
+target/release/cloudmind serve --port "$PORT" >"$WORK/serve.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/auth/register" -H 'Content-Type: application/json' \
+  -d '{"username":"alice","email":"alice@example.com","password":"Correct-Horse-42-Battery"}' >/dev/null
+TOKEN=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/auth/login" -H 'Content-Type: application/json' \
+  -d '{"username":"alice","password":"Correct-Horse-42-Battery"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+kill "$SERVER"
+sed "s/REPLACE_WITH_ACCESS_TOKEN/$TOKEN/" events/protected-me.json >"$WORK/protected-me.json"
+
+timer() { taskset -c 1 python3 bench/lambda_timer.py --runs "$RUNS" "$@"; }
+echo
+echo "cold start and warm invokes (median of $RUNS runs; function pinned to CPU 1):"
+timer --warm "$WARM" --label "F1 runtime" -- target/release/floor-runtime
+timer --warm "$WARM" --label "F2 http" --event events/health.json -- target/release/floor-http
+timer --warm "$WARM" --label health --event events/health.json -- target/release/health
+timer --warm "$WARM" --label "protected me" --event "$WORK/protected-me.json" -- target/release/protected
+timer --warm 30 --label login --event events/login-success.json -- target/release/login
+
+echo
+echo "stripped binaries (host, release profile):"
+for bin in floor-runtime floor-http register login logout protected admin health; do
+  printf '  %-14s %6.2f MB\n' "$bin" "$(python3 -c "import os; print(os.path.getsize('target/release/$bin') / 1e6)")"
+done
