@@ -12,8 +12,11 @@ RUNS=${BENCH_RUNS:-10}
 WARM=${BENCH_WARM:-200}
 mkdir -p "$WORK"
 
-cargo build --release --locked -p cloudmind-floor-runtime -p cloudmind-floor-http -p cloudmind -p cloudmind-health \
-  -p cloudmind-protected -p cloudmind-login -p cloudmind-register -p cloudmind-logout -p cloudmind-admin
+# The measured binaries in the release profile (fat LTO: a few minutes each); the setup CLI in the dev profile.
+cargo build --release --locked -p cloudmind-floor-runtime -p cloudmind-floor-http -p cloudmind-health \
+  -p cloudmind-protected -p cloudmind-login
+cargo build --locked -p cloudmind
+CLI=target/debug/cloudmind
 
 # shellcheck source=scripts/services.sh
 . scripts/services.sh
@@ -22,11 +25,11 @@ export USERS_TABLE=bench-users SECURITY_TABLE=bench-security ENVIRONMENT=bench R
 export JWT_SECRET_KEY="cloudmind-bench-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
 export AUTH_RATE_LIMIT_PER_MINUTE=100000000 AUTH_RATE_LIMIT_PER_HOUR=100000000 AUTH_RATE_LIMIT_PER_DAY=100000000
 export RATE_LIMIT_PER_MINUTE=100000000 RATE_LIMIT_PER_HOUR=100000000 HEALTH_RATE_LIMIT_PER_MINUTE=100000000
-target/release/cloudmind create-tables >/dev/null
+$CLI create-tables >/dev/null
 
 # A user and its token, made through the local server on the same stores.
 PORT=$(free_port)
-target/release/cloudmind serve --port "$PORT" >"$WORK/serve.log" 2>&1 &
+$CLI serve --port "$PORT" >"$WORK/serve.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/auth/register" -H 'Content-Type: application/json' \
@@ -47,6 +50,6 @@ timer --warm 30 --label login --event events/login-success.json -- target/releas
 
 echo
 echo "stripped binaries (host, release profile):"
-for bin in floor-runtime floor-http register login logout protected admin health; do
+for bin in floor-runtime floor-http health protected login; do
   printf '  %-14s %6.2f MB\n' "$bin" "$(python3 -c "import os; print(os.path.getsize('target/release/$bin') / 1e6)")"
 done
