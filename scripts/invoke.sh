@@ -22,12 +22,14 @@ WATCH_PORT=$(free_port)
 export USERS_TABLE=cloudmind-users SECURITY_TABLE=cloudmind-security
 export JWT_SECRET_KEY="cloudmind-invoke-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
 export ENVIRONMENT=development RUST_LOG=warn
+# The fixtures log in more than five times a minute from one address (203.0.113.10).
+export AUTH_RATE_LIMIT_PER_MINUTE=1000 AUTH_RATE_LIMIT_PER_HOUR=1000 AUTH_RATE_LIMIT_PER_DAY=1000
 ADMIN_PASSWORD='Invoke-Admin-Pass-42!'
 
 cargo run -q -p cloudmind -- create-tables
 printf '%s\n' "$ADMIN_PASSWORD" | cargo run -q -p cloudmind -- create-admin --username root
 
-cargo lambda watch --invoke-port "$WATCH_PORT" --only-lambda-apis >"$WORK/watch.log" 2>&1 &
+cargo lambda watch --invoke-port "$WATCH_PORT" >"$WORK/watch.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 600); do
   (echo >/dev/tcp/127.0.0.1/"$WATCH_PORT") 2>/dev/null && break
