@@ -15,10 +15,6 @@ impl Audit {
         Self { sink }
     }
 
-    pub fn sink(&self) -> &Arc<dyn EventSink> {
-        &self.sink
-    }
-
     /// Logs the event and stores it. A store failure is logged, never fatal to the request.
     pub async fn record(&self, event: SecurityEvent) {
         macro_rules! log_event {

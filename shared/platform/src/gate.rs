@@ -24,7 +24,7 @@ use cloudmind_security::threats::{Finding, Threat, scan, scan_json};
 use cloudmind_security::tokens::{Claims, TokenService, check_revocation};
 use cloudmind_security::users::{ROLE_ADMIN, SessionLookup, User};
 use cloudmind_security::validation::SECRET_FIELDS;
-use cloudmind_security::{ApiError, StoreError, headers};
+use cloudmind_security::{ApiError, headers};
 use futures_util::FutureExt as _;
 use http::{HeaderMap, HeaderValue};
 use lambda_http::request::RequestContext;
@@ -169,10 +169,6 @@ impl Gate {
         &self.limiter
     }
 
-    pub fn block_policy(&self) -> &BlockPolicy {
-        &self.blocks
-    }
-
     /// Runs the checks, then `handler`; renders whatever comes out (never a 500 with details).
     pub async fn serve<F, Fut>(&self, req: Request, handler: F) -> Response<Body>
     where
@@ -252,7 +248,7 @@ impl Gate {
             }
         };
         let (admitted, session) = tokio::join!(self.limiter.admit(&admission, &self.blocks, now), session);
-        let Admitted { block, decision, newly_blocked } = admitted.map_err(|e| Refused(unavailable(e).into()))?;
+        let Admitted { block, decision, newly_blocked } = admitted.map_err(|e| Refused(ApiError::from(e).into()))?;
 
         if let Some(block) = block {
             tracing::info!(event = "blocked_request", request_id = %ctx.request_id, client_ip = %ctx.client_ip);
@@ -287,7 +283,7 @@ impl Gate {
             };
             let session = match session {
                 Some(Ok(s)) => s,
-                Some(Err(e)) => return Err(refused(unavailable(e))),
+                Some(Err(e)) => return Err(refused(ApiError::from(e))),
                 None => return Err(refused(ApiError::Internal)),
             };
             if let Err(e) = check_revocation(&claims, session.denied, session.user.as_ref()) {
@@ -467,11 +463,6 @@ use Stop::{Preflight, Refused};
 
 fn refuse(error: ApiError, d: &Decision) -> Stop {
     Refused(Refusal { error, decision: Some(d.clone()) })
-}
-
-fn unavailable(e: StoreError) -> ApiError {
-    tracing::error!(event = "dependency_unavailable", error = %e);
-    ApiError::ServiceUnavailable
 }
 
 /// The request id: API Gateway's, else the Lambda invocation's, else a fresh one (local server).

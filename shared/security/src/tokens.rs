@@ -158,10 +158,6 @@ impl TokenService {
         Self { settings, keys }
     }
 
-    pub fn settings(&self) -> &TokenSettings {
-        &self.settings
-    }
-
     /// Lets the key provider refresh stale keys (one call per request; a cache check unless they are stale).
     pub async fn refresh_keys(&self) {
         self.keys.refresh(false).await;

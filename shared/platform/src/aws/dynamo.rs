@@ -124,10 +124,6 @@ impl DynamoStore {
         Self { client, users: users_table.into(), security: security_table.into() }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// A conditional update of an existing user. Attribute names are written `#name` in `expression` (several,
     /// such as `roles`, are DynamoDB reserved words).
     async fn update_user(&self, username: &str, expression: &str, values: Item) -> Result<User, StoreError> {

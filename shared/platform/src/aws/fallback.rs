@@ -48,10 +48,6 @@ impl FallbackLimiter {
         }
     }
 
-    pub fn redis(&self) -> &RedisLimiter {
-        &self.redis
-    }
-
     fn breaker_open(&self) -> bool {
         let open = self.open_until.lock().unwrap_or_else(|p| p.into_inner());
         open.is_some_and(|until| Instant::now() < until)
