@@ -11,11 +11,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use cloudmind::App;
-use cloudmind::admin::{AdminOutcome, ensure_admin};
-use cloudmind_platform::backends::Backends;
 use cloudmind_platform::config::{KeySource, Settings};
 use cloudmind_platform::telemetry;
+use cloudmind_platform::wiring::Wiring;
+use cloudmind_registry::App;
+use cloudmind_registry::admin::{AdminOutcome, ensure_admin};
+use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Parser)]
 #[command(name = "cloudmind", version, about = "CloudMind: a hardened authentication backend for AWS Lambda")]
@@ -32,6 +33,9 @@ enum Command {
         host: String,
         #[arg(long, env = "CLOUDMIND_PORT", default_value_t = 8000)]
         port: u16,
+        /// The admin user made (or promoted) at start.
+        #[arg(long, env = "CLOUDMIND_ADMIN_USERNAME", default_value = "admin")]
+        admin: String,
     },
     /// Create a user with the admin role (or grant the role to an existing user) in the configured store.
     /// The password comes from CLOUDMIND_ADMIN_PASSWORD, else from the first line of standard input.
@@ -51,23 +55,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     telemetry::init_local();
     let settings = Settings::from_env()?;
     match cli.command {
-        Command::Serve { host, port } => serve(settings, &host, port).await,
+        Command::Serve { host, port, admin } => serve(settings, &host, port, &admin).await,
         Command::CreateAdmin { username } => create_admin(settings, &username).await,
         Command::CreateTables => create_tables(&settings).await,
         Command::CheckConfig => {
+            let (_, key_source) = settings.signing_keys()?;
             println!("{settings:#?}");
+            println!("signing keys: {key_source:?}");
             Ok(())
         }
     }
 }
 
-async fn serve(settings: Settings, host: &str, port: u16) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let backends = Backends::from_settings(&settings).await?;
-    if settings.key_source == KeySource::Ephemeral {
+/// `CLOUDMIND_ADMIN_PASSWORD`: the password of the admin made at start or by `create-admin` (CLI only).
+fn admin_password() -> Option<SecretString> {
+    std::env::var("CLOUDMIND_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()).map(SecretString::from)
+}
+
+async fn serve(
+    settings: Settings,
+    host: &str,
+    port: u16,
+    admin: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let wiring = Wiring::new(settings);
+    let app = Arc::new(App::build(&wiring).await?);
+    if wiring.keys().await?.1 == KeySource::Ephemeral {
         eprintln!("note: JWT_SECRET_KEY is not set; tokens are signed with an ephemeral key for this run only");
     }
-    let admin = settings.admin_username.clone();
-    match ensure_admin(&settings, &backends, &admin, settings.admin_password()).await? {
+    let password = admin_password();
+    match ensure_admin(&wiring, admin, password.as_ref().map(|p| p.expose_secret())).await? {
         AdminOutcome::Generated { username, password } => {
             eprintln!("admin user '{username}' created; its generated password (shown only now): {password}");
             eprintln!("set CLOUDMIND_ADMIN_PASSWORD to choose it yourself");
@@ -75,7 +92,6 @@ async fn serve(settings: Settings, host: &str, port: u16) -> Result<(), Box<dyn 
         AdminOutcome::Created(username) => eprintln!("admin user '{username}' created from CLOUDMIND_ADMIN_PASSWORD"),
         AdminOutcome::Existing(username) => eprintln!("admin user '{username}' exists"),
     }
-    let app = Arc::new(App::new(&settings, &backends));
     let addr: SocketAddr = format!("{host}:{port}").parse().or_else(|_| {
         std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?
             .next()
@@ -83,10 +99,11 @@ async fn serve(settings: Settings, host: &str, port: u16) -> Result<(), Box<dyn 
     })?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let limiter = backends.limiter.backend();
-    eprintln!("CloudMind listening on http://{local} (store: {}, limiter: {limiter}); Ctrl-C stops", backends.store);
-    tracing::info!(event = "server_started", address = %local, environment = %settings.environment);
-    cloudmind::serve(listener, app, async {
+    let limiter = wiring.limiter().await?.backend();
+    let store = wiring.store_name();
+    eprintln!("CloudMind listening on http://{local} (store: {store}, limiter: {limiter}); Ctrl-C stops");
+    tracing::info!(event = "server_started", address = %local, environment = %wiring.settings().environment);
+    cloudmind_registry::server::serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
@@ -112,21 +129,21 @@ async fn create_tables(settings: &Settings) -> Result<(), Box<dyn std::error::Er
 }
 
 async fn create_admin(settings: Settings, username: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let backends = Backends::from_settings(&settings).await?;
-    if backends.store == "memory" {
+    let wiring = Wiring::new(settings);
+    if wiring.store_name() == "memory" {
         return Err("no persistent store is configured (DYNAMODB_ENDPOINT or AWS settings); for the local server \
                     on memory, set CLOUDMIND_ADMIN_USERNAME and CLOUDMIND_ADMIN_PASSWORD before `cloudmind serve`"
             .into());
     }
-    let password = match settings.admin_password() {
-        Some(p) => p.to_string(),
+    let password = match admin_password() {
+        Some(p) => p,
         None => {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line)?;
-            line.trim_end_matches(['\r', '\n']).to_string()
+            SecretString::from(line.trim_end_matches(['\r', '\n']).to_string())
         }
     };
-    match ensure_admin(&settings, &backends, username, Some(&password)).await? {
+    match ensure_admin(&wiring, username, Some(password.expose_secret())).await? {
         AdminOutcome::Existing(u) => println!("'{u}' exists and now has the admin role"),
         AdminOutcome::Created(u) | AdminOutcome::Generated { username: u, .. } => println!("admin '{u}' created"),
     }

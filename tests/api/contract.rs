@@ -1,9 +1,12 @@
-//! The route table, `openapi.yaml`, the function crates and the event fixtures describe the same API.
+//! The function registry, `openapi.yaml`, `template.yaml`, the function crates and the event fixtures describe the
+//! same API.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use cloudmind_platform::routes::{FUNCTIONS, ROUTES};
+use cloudmind_platform::routes::Access;
+use cloudmind_platform::wiring::{Port, Wiring};
+use cloudmind_registry::{FunctionId, all_routes};
 use serde_yaml::Value;
 
 fn root() -> PathBuf {
@@ -11,7 +14,14 @@ fn root() -> PathBuf {
 }
 
 fn routes() -> BTreeSet<(String, String, String)> {
-    ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), r.function.to_string())).collect()
+    all_routes()
+        .iter()
+        .map(|r| (r.route.method.to_string(), r.route.path.to_string(), r.function.name().to_string()))
+        .collect()
+}
+
+fn function_names() -> BTreeSet<String> {
+    FunctionId::ALL.iter().map(|f| f.name().to_string()).collect()
 }
 
 #[test]
@@ -33,11 +43,12 @@ fn openapi_describes_exactly_the_routes_the_server_mounts() {
 #[test]
 fn openapi_operation_ids_match_the_route_table() {
     let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(root().join("openapi.yaml")).unwrap()).unwrap();
-    for r in ROUTES {
+    for entry in all_routes() {
+        let r = entry.route;
         let op = &spec["paths"][r.path][r.method.to_lowercase().as_str()];
-        assert_eq!(op["operationId"].as_str(), Some(r.operation), "{} {}", r.method, r.path);
+        assert_eq!(op["operationId"].as_str(), Some(r.operation_id), "{} {}", r.method, r.path);
         let public = op["security"].as_sequence().is_some_and(|s| s.is_empty());
-        assert_eq!(public, r.access == cloudmind_platform::routes::Access::Public, "{} {}", r.method, r.path);
+        assert_eq!(public, entry.access == Access::Public, "{} {}", r.method, r.path);
     }
 }
 
@@ -47,18 +58,17 @@ fn every_function_has_a_crate_and_every_crate_a_function() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    let functions: BTreeSet<String> = FUNCTIONS.iter().map(|f| f.to_string()).collect();
-    assert_eq!(crates, functions);
-    let owners: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_string()).collect();
-    assert_eq!(owners, functions, "every function owns a route");
+    assert_eq!(crates, function_names());
+    let owners: BTreeSet<String> = all_routes().iter().map(|r| r.function.name().to_string()).collect();
+    assert_eq!(owners, function_names(), "every function owns a route");
 }
 
 #[test]
 fn every_function_has_event_fixtures() {
-    for f in FUNCTIONS {
+    for f in FunctionId::ALL.iter().map(|f| f.name()) {
         let any = std::fs::read_dir(root().join("events"))
             .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(&format!("{f}-")) || *f == "health");
+            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(&format!("{f}-")) || f == "health");
         assert!(any, "no events/{f}-*.json");
     }
 }
@@ -90,7 +100,7 @@ fn template_functions() -> Vec<TemplateFunction> {
                     if method == "ANY" {
                         // The catch-all of a path (405 with Allow, CORS preflight): owned by the same function.
                         assert!(
-                            ROUTES.iter().any(|r| r.path == path && r.function == binary),
+                            all_routes().iter().any(|r| r.route.path == path && r.function.name() == binary),
                             "ANY {path} goes to {binary}, which owns no route there"
                         );
                     } else {
@@ -118,10 +128,9 @@ fn the_template_serves_exactly_the_routes_of_the_route_table_and_openapi() {
 #[test]
 fn every_template_function_has_a_crate_and_every_crate_a_template_function() {
     let binaries: BTreeSet<String> = template_functions().into_iter().map(|(_, b, _)| b).collect();
-    let functions: BTreeSet<String> = FUNCTIONS.iter().map(|f| f.to_string()).collect();
-    assert_eq!(binaries, functions);
-    for f in FUNCTIONS {
-        assert!(root().join("functions").join(f).join("src/main.rs").exists(), "{f}");
+    assert_eq!(binaries, function_names());
+    for f in function_names() {
+        assert!(root().join("functions").join(&f).join("src/main.rs").exists(), "{f}");
     }
 }
 
@@ -159,5 +168,37 @@ fn no_policy_grants_a_wildcard_action() {
     assert!(!all.is_empty(), "the template declares its permissions");
     for action in &all {
         assert!(!action.contains('*'), "wildcard action {action}");
+    }
+}
+
+/// The IAM actions granted to the function resource whose `Binary` is `binary`.
+fn granted_actions(binary: &str) -> Vec<String> {
+    let t = template();
+    let resource = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("no template function for {binary}"));
+    let mut out = Vec::new();
+    actions(&resource["Properties"]["Policies"], &mut out);
+    out
+}
+
+#[tokio::test]
+async fn each_function_is_granted_secrets_manager_exactly_when_it_builds_a_key_provider() {
+    for &function in FunctionId::ALL {
+        let settings = cloudmind_platform::config::Settings::from_lookup(|_| None).unwrap();
+        let ports = function.ports(Wiring::new(settings)).await.unwrap();
+        let grants = granted_actions(function.name());
+        let reads_secret = grants.iter().any(|a| a == "secretsmanager:GetSecretValue");
+        assert_eq!(
+            ports.contains(&Port::Keys),
+            reads_secret,
+            "{}: ports {ports:?}, grants {grants:?}",
+            function.name()
+        );
+        let uses_dynamodb = ports.iter().any(|p| *p != Port::Keys && *p != Port::Limiter);
+        assert_eq!(uses_dynamodb, grants.iter().any(|a| a.starts_with("dynamodb:")), "{}", function.name());
     }
 }

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use cloudmind_platform::backends::Backends;
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::events::EventKind;
@@ -195,9 +194,7 @@ impl SessionLookup for DownSessions {
 async fn a_dependency_down_is_503_never_a_pass() {
     let healthy = TestApp::spawn().await;
     let token = healthy.user_token("gina").await;
-    let mut backends = healthy.backends.clone();
-    backends.sessions = Arc::new(DownSessions);
-    let app = TestApp::with_backends(healthy.settings.clone(), backends).await;
+    let app = TestApp::serving(healthy.wiring.with_sessions(Arc::new(DownSessions))).await;
     let (_, body) = assert_problem(app.me(&token).await, 503, "service_unavailable").await;
     assert!(!body.to_string().contains("connection refused"), "the cause stays in the log");
     assert_problem(app.logout(&token).await, 503, "service_unavailable").await;
@@ -229,14 +226,9 @@ async fn health_is_unhealthy_503_when_the_store_is_down() {
         }
     }
     let base = TestApp::spawn().await;
-    let mut backends: Backends = base.backends.clone();
-    backends.users = Arc::new(DownUsers);
-    let settings = base.settings.clone();
-    // The admin cannot be created on a dead store, so start the server directly.
-    let app = cloudmind::App::new(&settings, &backends);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(cloudmind::serve(listener, Arc::new(app), std::future::pending()));
+    // The admin cannot be created on a dead store: the server starts without one.
+    let app = TestApp::serving(base.wiring.with_users(Arc::new(DownUsers))).await;
+    let url = &app.base;
     let r = reqwest::get(format!("{url}/health")).await.unwrap();
     assert_eq!(r.status(), 503);
     let body: Value = r.json().await.unwrap();

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use cloudmind_platform::Request;
+use cloudmind_registry::FunctionId;
 use cloudmind_tests::{GOOD_PASSWORD, TestApp};
 use lambda_http::{Body, RequestExt};
 use serde_json::Value;
@@ -47,16 +48,8 @@ fn load(name: &str, token: &str) -> Request {
 }
 
 async fn invoke(app: &TestApp, name: &str, req: Request) -> lambda_http::Response<Body> {
-    let (s, b) = (&app.settings, &app.backends);
-    match name.split('-').next().unwrap() {
-        "register" => cloudmind_register::handle(&cloudmind_register::State::new(s, b), req).await,
-        "login" => cloudmind_login::handle(&cloudmind_login::State::new(s, b), req).await,
-        "logout" => cloudmind_logout::handle(&cloudmind_logout::State::new(s, b), req).await,
-        "protected" => cloudmind_protected::handle(&cloudmind_protected::State::new(s, b), req).await,
-        "admin" => cloudmind_admin::handle(&cloudmind_admin::State::new(s, b), req).await,
-        "health" => cloudmind_health::handle(&cloudmind_health::State::new(s, b), req).await,
-        other => panic!("no function {other}"),
-    }
+    let function = name.split('-').next().and_then(FunctionId::from_name);
+    app.app.answer(function.unwrap_or_else(|| panic!("no function for events/{name}.json")), req).await
 }
 
 #[tokio::test]

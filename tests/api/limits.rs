@@ -39,7 +39,7 @@ async fn an_unknown_username_locks_the_same_way_with_the_same_answers() {
 async fn an_unknown_username_costs_one_password_verification_like_a_known_one() {
     let app = TestApp::spawn().await;
     app.registered("known").await;
-    let hasher = app.app.login().hasher();
+    let hasher = app.app.login.hasher();
     let before = hasher.verifications();
     app.login("known", "wrong-password").await;
     let known = hasher.verifications() - before;

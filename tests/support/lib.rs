@@ -8,10 +8,15 @@ pub mod logs;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cloudmind::App;
-use cloudmind::admin::ensure_admin;
-use cloudmind_platform::backends::Backends;
 use cloudmind_platform::config::Settings;
+use cloudmind_platform::wiring::Wiring;
+use cloudmind_registry::App;
+use cloudmind_registry::admin::ensure_admin;
+use cloudmind_security::events::EventSink;
+use cloudmind_security::lockout::LockoutStore;
+use cloudmind_security::ratelimit::Limiter;
+use cloudmind_security::tokens::TokenDenylist;
+use cloudmind_security::users::{SessionLookup, UserStore};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -23,12 +28,26 @@ pub const ADMIN_PASSWORD: &str = "Admin-Pass-For-Tests-7!";
 /// A password that passes the seed policy.
 pub const GOOD_PASSWORD: &str = "Correct-Horse-42-Battery";
 
+/// The ports of a test server, for tests that look behind the API.
+#[derive(Clone)]
+pub struct Ports {
+    /// `memory` or `dynamodb`.
+    pub store: &'static str,
+    pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<dyn SessionLookup>,
+    pub denylist: Arc<dyn TokenDenylist>,
+    pub lockouts: Arc<dyn LockoutStore>,
+    pub limiter: Arc<dyn Limiter>,
+    pub events: Arc<dyn EventSink>,
+}
+
 /// A local server on a free port with fresh in-memory stores.
 pub struct TestApp {
     pub base: String,
     pub client: Client,
     pub settings: Settings,
-    pub backends: Backends,
+    pub wiring: Wiring,
+    pub backends: Ports,
     pub app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -104,9 +123,7 @@ impl TestApp {
 
     /// A server with some settings overridden (`("AUTH_RATE_LIMIT_PER_MINUTE", "5")`).
     pub async fn with(overrides: &[(&str, &str)]) -> Self {
-        let settings = settings(overrides);
-        let backends = backends_for(&settings).await;
-        Self::with_backends(settings, backends).await
+        Self::with_wiring(wiring_for(settings(overrides)).await).await
     }
 
     /// A server with the seed guide's own login and register limits (5/minute, 20/hour, 100/day).
@@ -119,19 +136,35 @@ impl TestApp {
         .await
     }
 
-    /// A server over the given backends (for example with a store that fails).
-    pub async fn with_backends(settings: Settings, backends: Backends) -> Self {
+    /// A server over the given ports (for example with a store that fails), with the test admin.
+    pub async fn with_wiring(wiring: Wiring) -> Self {
         logs::capture();
-        ensure_admin(&settings, &backends, ADMIN_USERNAME, Some(ADMIN_PASSWORD)).await.expect("admin created");
-        let app = Arc::new(App::new(&settings, &backends));
+        ensure_admin(&wiring, ADMIN_USERNAME, Some(ADMIN_PASSWORD)).await.expect("admin created");
+        Self::serving(wiring).await
+    }
+
+    /// A server over the given ports, without creating the admin (a store that is down).
+    pub async fn serving(wiring: Wiring) -> Self {
+        logs::capture();
+        let app = Arc::new(App::build(&wiring).await.expect("functions built"));
+        let backends = Ports {
+            store: wiring.store_name(),
+            users: wiring.users().await.unwrap(),
+            sessions: wiring.sessions().await.unwrap(),
+            denylist: wiring.denylist().await.unwrap(),
+            lockouts: wiring.lockouts().await.unwrap(),
+            limiter: wiring.limiter().await.unwrap(),
+            events: wiring.events().await.unwrap(),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(cloudmind::serve(listener, app.clone(), async {
+        tokio::spawn(cloudmind_registry::server::serve(listener, app.clone(), async {
             let _ = stopped.await;
         }));
         let client = Client::builder().pool_max_idle_per_host(64).build().unwrap();
-        Self { base, client, settings, backends, app, stop: Some(stop) }
+        let settings = wiring.settings().clone();
+        Self { base, client, settings, wiring, backends, app, stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -205,8 +238,8 @@ impl TestApp {
     }
 }
 
-/// The backends of a test server: memory, or on the real-backend pass DynamoDB (tables created here) and Redis.
-pub async fn backends_for(settings: &Settings) -> Backends {
+/// The ports of a test server: memory, or on the real-backend pass DynamoDB (tables created here) and Redis.
+pub async fn wiring_for(settings: Settings) -> Wiring {
     let infra = &settings.infrastructure;
     if infra.uses_dynamodb() {
         let sdk = cloudmind_platform::aws::sdk_config().await;
@@ -215,7 +248,7 @@ pub async fn backends_for(settings: &Settings) -> Backends {
             .await
             .expect("tables created in the emulator");
     }
-    Backends::from_settings(settings).await.expect("backends")
+    Wiring::new(settings)
 }
 
 /// Asserts a problem response: status, `code`, media type, `request_id` equal to `X-Request-Id`. Returns the body.

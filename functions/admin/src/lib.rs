@@ -3,54 +3,83 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use cloudmind_platform::backends::Backends;
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::gate::{Call, Gate, Reply};
-use cloudmind_platform::{Body, Request, Response};
+use cloudmind_platform::function::Function;
+use cloudmind_platform::gate::{AdminPrincipal, Call, Gate, Reply};
+use cloudmind_platform::routes::{Operation, Route};
+use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::clock::rfc3339;
 use cloudmind_security::events::{EventKind, EventSink};
 use cloudmind_security::lockout::LockoutStore;
-use cloudmind_security::ratelimit::Policies;
+use cloudmind_security::ratelimit::{Policies, PolicyId};
 use cloudmind_security::validation::Username;
 use cloudmind_security::{ApiError, FieldError};
 use serde_json::{Map, Value, json};
 
-/// What the admin function needs.
+/// The admin function.
 #[derive(Clone)]
-pub struct State {
+pub struct Admin {
     gate: Gate,
     lockouts: Arc<dyn LockoutStore>,
     events: Arc<dyn EventSink>,
     policies: Policies,
 }
 
-impl State {
-    pub fn new(settings: &Settings, backends: &Backends) -> Self {
-        let auth = Some(backends.authenticator(settings));
-        Self {
-            gate: Gate::new("admin", settings, backends.limiter.clone(), backends.audit(), auth),
-            lockouts: backends.lockouts.clone(),
-            events: backends.events.clone(),
-            policies: settings.rate_limits.clone(),
+/// Its operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    GetRateLimitStats,
+    ListSecurityEvents,
+    UnlockUser,
+    DeleteBlock,
+}
+
+impl Operation for Op {
+    const ALL: &'static [Self] =
+        &[Self::GetRateLimitStats, Self::ListSecurityEvents, Self::UnlockUser, Self::DeleteBlock];
+    fn route(self) -> Route {
+        let api = PolicyId::Api;
+        match self {
+            Self::GetRateLimitStats => {
+                Route::new("GET", "/api/v1/admin/rate-limit-stats", "getRateLimitStats", api, false)
+            }
+            Self::ListSecurityEvents => {
+                Route::new("GET", "/api/v1/admin/security-events", "listSecurityEvents", api, false)
+            }
+            Self::UnlockUser => Route::new("POST", "/api/v1/admin/users/{username}/unlock", "unlockUser", api, false),
+            Self::DeleteBlock => Route::new("DELETE", "/api/v1/admin/blocks/{key}", "deleteBlock", api, false),
         }
     }
 }
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    state.gate.serve(req, |call| dispatch(state, call)).await
-}
+impl Function for Admin {
+    const NAME: &'static str = "admin";
+    type Op = Op;
+    type Caller = AdminPrincipal;
 
-async fn dispatch(state: &State, call: Call) -> Result<Reply, ApiError> {
-    match call.route.operation {
-        "getRateLimitStats" => rate_limit_stats(state, &call).await,
-        "listSecurityEvents" => security_events(state, &call).await,
-        "unlockUser" => unlock(state, &call).await,
-        "deleteBlock" => delete_block(state, &call).await,
-        _ => Err(ApiError::NotFound),
+    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
+        Ok(Self {
+            gate: wiring.gate::<Self>().await?,
+            lockouts: wiring.lockouts().await?,
+            events: wiring.events().await?,
+            policies: wiring.settings().rate_limits.clone(),
+        })
+    }
+
+    fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    async fn handle(&self, op: Op, call: Call<AdminPrincipal>) -> Result<Reply, ApiError> {
+        match op {
+            Op::GetRateLimitStats => rate_limit_stats(self, &call).await,
+            Op::ListSecurityEvents => security_events(self, &call).await,
+            Op::UnlockUser => unlock(self, &call).await,
+            Op::DeleteBlock => delete_block(self, &call).await,
+        }
     }
 }
 
-async fn rate_limit_stats(state: &State, call: &Call) -> Result<Reply, ApiError> {
+async fn rate_limit_stats(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, ApiError> {
     let limiter = state.gate.limiter();
     let stats = limiter.stats(call.now).await?;
     let by_policy: Map<String, Value> =
@@ -71,7 +100,7 @@ async fn rate_limit_stats(state: &State, call: &Call) -> Result<Reply, ApiError>
     ))
 }
 
-async fn security_events(state: &State, call: &Call) -> Result<Reply, ApiError> {
+async fn security_events(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, ApiError> {
     let mut errors = Vec::new();
     let kind = match call.query("type") {
         None => None,
@@ -104,28 +133,28 @@ async fn security_events(state: &State, call: &Call) -> Result<Reply, ApiError> 
     Ok(Reply::json(200, json!({"events": events, "next_cursor": page.next_cursor})))
 }
 
-async fn unlock(state: &State, call: &Call) -> Result<Reply, ApiError> {
-    let admin = &call.principal()?.user.username;
+async fn unlock(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, ApiError> {
+    let admin = &call.caller.0.user.username;
     let raw = call.param("username").unwrap_or_default();
     if raw.is_empty() || raw.chars().count() > 256 {
         return Err(ApiError::ValidationFailed(vec![FieldError::new("username", "must be 1 to 256 characters")]));
     }
     let username = Username::lockout_key(raw);
     state.lockouts.clear(&username).await?;
-    let event = call.ctx.event(EventKind::UserUnlocked, call.now).username(&username).detail(format!("by {admin}"));
+    let event = call.event(EventKind::UserUnlocked).username(&username).detail(format!("by {admin}"));
     state.gate.audit().record(event).await;
     Ok(Reply::no_content())
 }
 
-async fn delete_block(state: &State, call: &Call) -> Result<Reply, ApiError> {
-    let admin = &call.principal()?.user.username;
+async fn delete_block(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, ApiError> {
+    let admin = &call.caller.0.user.username;
     let key = call.param("key").unwrap_or_default();
     if !is_block_key(key) {
         let message = "must be ip:<address>, ip:<ipv6 prefix>/64 or user:<username>";
         return Err(ApiError::ValidationFailed(vec![FieldError::new("key", message)]));
     }
     if state.gate.limiter().unblock(key).await? {
-        let event = call.ctx.event(EventKind::ClientUnblocked, call.now).detail(format!("key={key} by {admin}"));
+        let event = call.event(EventKind::ClientUnblocked).detail(format!("key={key} by {admin}"));
         state.gate.audit().record(event).await;
     }
     Ok(Reply::no_content())

@@ -7,13 +7,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cloudmind_platform::backends::Backends;
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::gate::{Call, Gate, Reply};
+use cloudmind_platform::function::Function;
+use cloudmind_platform::gate::{Anonymous, Call, Gate, Reply};
 use cloudmind_platform::metrics::REQUESTS;
-use cloudmind_platform::{Body, Request, Response};
+use cloudmind_platform::routes::{Operation, Route};
+use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::ApiError;
 use cloudmind_security::clock::rfc3339;
+use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::users::UserStore;
 use serde_json::{Value, json};
 use sysinfo::{Disks, System};
@@ -21,9 +22,9 @@ use sysinfo::{Disks, System};
 /// How long a host sample is reused.
 const SAMPLE_TTL: Duration = Duration::from_secs(5);
 
-/// What the health function needs.
+/// The health function.
 #[derive(Clone)]
-pub struct State {
+pub struct Health {
     gate: Gate,
     users: Arc<dyn UserStore>,
     store: &'static str,
@@ -32,24 +33,51 @@ pub struct State {
     host: Arc<Mutex<HostSampler>>,
 }
 
-impl State {
-    pub fn new(settings: &Settings, backends: &Backends) -> Self {
-        Self {
-            gate: Gate::new("health", settings, backends.limiter.clone(), backends.audit(), None),
-            users: backends.users.clone(),
-            store: backends.store,
-            environment: settings.environment.clone(),
-            version: settings.version.clone(),
-            host: Arc::new(Mutex::new(HostSampler::default())),
+/// Its one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    GetHealth,
+}
+
+impl Operation for Op {
+    const ALL: &'static [Self] = &[Self::GetHealth];
+    fn route(self) -> Route {
+        match self {
+            Self::GetHealth => Route::new("GET", "/health", "getHealth", PolicyId::Health, false),
         }
     }
 }
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    state.gate.serve(req, |call| health(state, call)).await
+impl Function for Health {
+    const NAME: &'static str = "health";
+    type Op = Op;
+    type Caller = Anonymous;
+
+    /// Starts whatever state the stores are in: a store that is down is reported by every answer.
+    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
+        let settings = wiring.settings();
+        Ok(Self {
+            gate: wiring.gate::<Self>().await?,
+            users: wiring.users().await?,
+            store: wiring.store_name(),
+            environment: settings.environment.clone(),
+            version: settings.version.clone(),
+            host: Arc::new(Mutex::new(HostSampler::default())),
+        })
+    }
+
+    fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    async fn handle(&self, op: Op, call: Call) -> Result<Reply, ApiError> {
+        match op {
+            Op::GetHealth => health(self, call).await,
+        }
+    }
 }
 
-async fn health(state: &State, call: Call) -> Result<Reply, ApiError> {
+async fn health(state: &Health, call: Call) -> Result<Reply, ApiError> {
     let started = Instant::now();
     let ping = state.users.ping().await;
     let latency_ms = started.elapsed().as_secs_f64() * 1e3;

@@ -6,24 +6,26 @@
 
 use std::sync::Arc;
 
-use cloudmind_platform::backends::Backends;
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::gate::{Call, Gate, Reply};
-use cloudmind_platform::{Body, Request, Response};
+use cloudmind_platform::function::Function;
+use cloudmind_platform::gate::{Anonymous, Call, Gate, Reply};
+use cloudmind_platform::routes::{Operation, Route};
+use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::ApiError;
 use cloudmind_security::clock::seconds_until;
+use cloudmind_security::credentials::{CredentialCheck, Verdict};
 use cloudmind_security::events::EventKind;
-use cloudmind_security::hashing::{PasswordHasher, Verification};
-use cloudmind_security::lockout::{Acquire, LockoutPolicy, LockoutStore};
+use cloudmind_security::hashing::PasswordHasher;
+use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
+use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::tokens::TokenService;
 use cloudmind_security::users::UserStore;
 use cloudmind_security::validation::{LoginRequest, Password, Username, parse_body};
 use secrecy::SecretString;
 use serde_json::json;
 
-/// What the login function needs.
+/// The login function.
 #[derive(Clone)]
-pub struct State {
+pub struct Login {
     gate: Gate,
     users: Arc<dyn UserStore>,
     lockouts: Arc<dyn LockoutStore>,
@@ -32,61 +34,89 @@ pub struct State {
     lockout: LockoutPolicy,
 }
 
-impl State {
-    pub fn new(settings: &Settings, backends: &Backends) -> Self {
-        let hasher = PasswordHasher::owasp();
-        hasher.warm_up();
-        Self {
-            gate: Gate::new("login", settings, backends.limiter.clone(), backends.audit(), None),
-            users: backends.users.clone(),
-            lockouts: backends.lockouts.clone(),
-            tokens: backends.tokens(settings),
-            hasher,
-            lockout: settings.lockout,
+/// Its one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Login,
+}
+
+impl Operation for Op {
+    const ALL: &'static [Self] = &[Self::Login];
+    fn route(self) -> Route {
+        match self {
+            Self::Login => Route::new("POST", "/api/v1/auth/login", "login", PolicyId::Login, true),
         }
     }
 }
 
-impl State {
+impl Function for Login {
+    const NAME: &'static str = "login";
+    type Op = Op;
+    type Caller = Anonymous;
+
+    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
+        let hasher = PasswordHasher::owasp();
+        // The dummy hash is made now, so the first unknown-user login costs what every other login costs.
+        hasher.warm_up();
+        Ok(Self {
+            gate: wiring.gate::<Self>().await?,
+            users: wiring.users().await?,
+            lockouts: wiring.lockouts().await?,
+            tokens: wiring.tokens().await?,
+            hasher,
+            lockout: wiring.settings().lockout,
+        })
+    }
+
+    fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    async fn handle(&self, op: Op, call: Call) -> Result<Reply, ApiError> {
+        match op {
+            Op::Login => login(self, call).await,
+        }
+    }
+}
+
+impl Login {
     /// The password hasher (its verification count shows what a login cost).
     pub fn hasher(&self) -> &PasswordHasher {
         &self.hasher
     }
 }
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    state.gate.serve(req, |call| login(state, call)).await
-}
-
-async fn login(state: &State, call: Call) -> Result<Reply, ApiError> {
+async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
     let req: LoginRequest = parse_body(&call.body)?;
     let key = Username::lockout_key(&req.username);
     let now = call.now;
     let audit = state.gate.audit();
-
-    if let Acquire::Locked { until } = state.lockouts.acquire(&key, &state.lockout, now).await? {
-        audit.record(call.ctx.event(EventKind::LoginFail, now).username(&key).detail("account locked")).await;
-        return Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) });
-    }
-
-    let user = state.users.get(&key).await?.filter(|u| !u.disabled);
+    let check = CredentialCheck { lockouts: state.lockouts.as_ref(), policy: &state.lockout, hasher: &state.hasher };
+    let account = async {
+        let user = state.users.get(&key).await?.filter(|u| !u.disabled);
+        Ok(user.map(|u| {
+            let hash = u.password_hash.clone();
+            (u, hash)
+        }))
+    };
     let password = Password::new(req.password).into_secret();
-    let verdict = state.hasher.verify_async(password.clone(), user.as_ref().map(|u| u.password_hash.clone())).await;
-    let (user, needs_rehash) = match (verdict, user) {
-        (Verification::Valid { needs_rehash }, Some(user)) => (user, needs_rehash),
-        _ => {
-            let locked = state.lockouts.record_failure(&key, &state.lockout, now).await?;
-            audit.record(call.ctx.event(EventKind::LoginFail, now).username(&key).detail("invalid credentials")).await;
-            if let Some(until) = locked {
+    let (user, needs_rehash) = match check.check(&key, account, password.clone(), now).await? {
+        Verdict::Valid { account, needs_rehash } => (account, needs_rehash),
+        Verdict::Locked { until } => {
+            audit.record(call.event(EventKind::LoginFail).username(&key).detail("account locked")).await;
+            return Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) });
+        }
+        Verdict::Invalid { locked_until } => {
+            audit.record(call.event(EventKind::LoginFail).username(&key).detail("invalid credentials")).await;
+            if let Some(until) = locked_until {
                 let detail =
                     format!("locked for {} s after {} failures", seconds_until(now, until), state.lockout.max_attempts);
-                audit.record(call.ctx.event(EventKind::LoginLock, now).username(&key).detail(detail)).await;
+                audit.record(call.event(EventKind::LoginLock).username(&key).detail(detail)).await;
             }
             return Err(ApiError::InvalidCredentials);
         }
     };
 
-    state.lockouts.clear(&key).await?;
     if needs_rehash {
         rehash(state, &user.username, password, now).await;
     }
@@ -95,7 +125,7 @@ async fn login(state: &State, call: Call) -> Result<Reply, ApiError> {
         tracing::error!(event = "token_issue_failed", error = %e);
         ApiError::Internal
     })?;
-    audit.record(call.ctx.event(EventKind::LoginSuccess, now).username(&user.username)).await;
+    audit.record(call.event(EventKind::LoginSuccess).username(&user.username)).await;
     Ok(Reply::json(
         200,
         json!({
@@ -107,7 +137,7 @@ async fn login(state: &State, call: Call) -> Result<Reply, ApiError> {
 }
 
 /// Stores a hash with the current parameters; a failure is logged and the login still succeeds.
-async fn rehash(state: &State, username: &str, password: SecretString, now: u64) {
+async fn rehash(state: &Login, username: &str, password: SecretString, now: u64) {
     match state.hasher.hash_async(password).await {
         Ok(hash) => {
             if let Err(e) = state.users.set_password_hash(username, &hash, false, now).await {

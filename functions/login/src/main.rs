@@ -1,10 +1,5 @@
-//! The `login` Lambda: wiring only (telemetry, settings and backends once per execution environment).
+//! The `login` Lambda.
 
-use lambda_http::{Error, service_fn};
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    let (settings, backends) = cloudmind_platform::startup::lambda_init().await?;
-    let state = cloudmind_login::State::new(&settings, &backends);
-    lambda_http::run(service_fn(|req| async { Ok::<_, Error>(cloudmind_login::handle(&state, req).await) })).await
+fn main() -> Result<(), lambda_http::Error> {
+    cloudmind_platform::function::run_lambda::<cloudmind_login::Login>()
 }

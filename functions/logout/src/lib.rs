@@ -3,39 +3,61 @@
 
 use std::sync::Arc;
 
-use cloudmind_platform::backends::Backends;
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::gate::{Call, Gate, Reply};
-use cloudmind_platform::{Body, Request, Response};
+use cloudmind_platform::function::Function;
+use cloudmind_platform::gate::{Call, Gate, Principal, Reply};
+use cloudmind_platform::routes::{Operation, Route};
+use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::ApiError;
 use cloudmind_security::events::EventKind;
+use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::tokens::TokenDenylist;
 
-/// What the logout function needs.
+/// The logout function.
 #[derive(Clone)]
-pub struct State {
+pub struct Logout {
     gate: Gate,
     denylist: Arc<dyn TokenDenylist>,
 }
 
-impl State {
-    pub fn new(settings: &Settings, backends: &Backends) -> Self {
-        let auth = Some(backends.authenticator(settings));
-        Self {
-            gate: Gate::new("logout", settings, backends.limiter.clone(), backends.audit(), auth),
-            denylist: backends.denylist.clone(),
+/// Its one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Logout,
+}
+
+impl Operation for Op {
+    const ALL: &'static [Self] = &[Self::Logout];
+    fn route(self) -> Route {
+        match self {
+            Self::Logout => Route::new("POST", "/api/v1/auth/logout", "logout", PolicyId::Api, false),
         }
     }
 }
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    state.gate.serve(req, |call| logout(state, call)).await
+impl Function for Logout {
+    const NAME: &'static str = "logout";
+    type Op = Op;
+    type Caller = Principal;
+
+    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
+        Ok(Self { gate: wiring.gate::<Self>().await?, denylist: wiring.denylist().await? })
+    }
+
+    fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    async fn handle(&self, op: Op, call: Call<Principal>) -> Result<Reply, ApiError> {
+        match op {
+            Op::Logout => logout(self, call).await,
+        }
+    }
 }
 
-async fn logout(state: &State, call: Call) -> Result<Reply, ApiError> {
-    let claims = &call.principal()?.claims;
+async fn logout(state: &Logout, call: Call<Principal>) -> Result<Reply, ApiError> {
+    let claims = &call.caller.claims;
     state.denylist.deny(&claims.jti, claims.exp * 1000).await?;
-    let event = call.ctx.event(EventKind::TokenRevoked, call.now).username(&claims.username).detail("logout");
+    let event = call.event(EventKind::TokenRevoked).username(&claims.username).detail("logout");
     state.gate.audit().record(event).await;
     Ok(Reply::no_content())
 }

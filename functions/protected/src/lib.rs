@@ -5,24 +5,26 @@
 
 use std::sync::Arc;
 
-use cloudmind_platform::backends::Backends;
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::gate::{Call, Gate, Reply};
-use cloudmind_platform::{Body, Request, Response};
+use cloudmind_platform::function::Function;
+use cloudmind_platform::gate::{Call, Gate, Principal, Reply};
+use cloudmind_platform::routes::{Operation, Route};
+use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::clock::seconds_until;
+use cloudmind_security::credentials::{CredentialCheck, Verdict};
 use cloudmind_security::events::EventKind;
-use cloudmind_security::hashing::{PasswordHasher, Verification};
-use cloudmind_security::lockout::{Acquire, LockoutPolicy, LockoutStore};
+use cloudmind_security::hashing::PasswordHasher;
+use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
 use cloudmind_security::password::PasswordPolicy;
+use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::users::{ProfileChange, UserStore};
 use cloudmind_security::validation::{
     ChangePasswordRequest, DisplayName, Email, Password, UpdateProfileRequest, parse_body,
 };
 use cloudmind_security::{ApiError, FieldError};
 
-/// What the protected function needs.
+/// The protected function: the caller's own profile.
 #[derive(Clone)]
-pub struct State {
+pub struct Protected {
     gate: Gate,
     users: Arc<dyn UserStore>,
     lockouts: Arc<dyn LockoutStore>,
@@ -31,35 +33,57 @@ pub struct State {
     lockout: LockoutPolicy,
 }
 
-impl State {
-    pub fn new(settings: &Settings, backends: &Backends) -> Self {
-        let auth = Some(backends.authenticator(settings));
-        Self {
-            gate: Gate::new("protected", settings, backends.limiter.clone(), backends.audit(), auth),
-            users: backends.users.clone(),
-            lockouts: backends.lockouts.clone(),
-            hasher: PasswordHasher::owasp(),
-            policy: settings.password_policy.clone(),
-            lockout: settings.lockout,
+/// Its operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    GetMe,
+    UpdateMe,
+    ChangePassword,
+}
+
+impl Operation for Op {
+    const ALL: &'static [Self] = &[Self::GetMe, Self::UpdateMe, Self::ChangePassword];
+    fn route(self) -> Route {
+        match self {
+            Self::GetMe => Route::new("GET", "/api/v1/me", "getMe", PolicyId::Api, false),
+            Self::UpdateMe => Route::new("PATCH", "/api/v1/me", "updateMe", PolicyId::Api, true),
+            Self::ChangePassword => Route::new("PUT", "/api/v1/me/password", "changePassword", PolicyId::Api, true),
         }
     }
 }
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    state.gate.serve(req, |call| dispatch(state, call)).await
-}
+impl Function for Protected {
+    const NAME: &'static str = "protected";
+    type Op = Op;
+    type Caller = Principal;
 
-async fn dispatch(state: &State, call: Call) -> Result<Reply, ApiError> {
-    match call.route.operation {
-        "getMe" => Ok(Reply::json(200, call.principal()?.user.public())),
-        "updateMe" => update_profile(state, &call).await,
-        "changePassword" => change_password(state, &call).await,
-        _ => Err(ApiError::NotFound),
+    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
+        let settings = wiring.settings();
+        Ok(Self {
+            gate: wiring.gate::<Self>().await?,
+            users: wiring.users().await?,
+            lockouts: wiring.lockouts().await?,
+            hasher: PasswordHasher::owasp(),
+            policy: settings.password_policy.clone(),
+            lockout: settings.lockout,
+        })
+    }
+
+    fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    async fn handle(&self, op: Op, call: Call<Principal>) -> Result<Reply, ApiError> {
+        match op {
+            Op::GetMe => Ok(Reply::json(200, call.caller.user.public())),
+            Op::UpdateMe => update_profile(self, &call).await,
+            Op::ChangePassword => change_password(self, &call).await,
+        }
     }
 }
 
-async fn update_profile(state: &State, call: &Call) -> Result<Reply, ApiError> {
-    let user = &call.principal()?.user;
+async fn update_profile(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
+    let user = &call.caller.user;
     let req: UpdateProfileRequest = parse_body(&call.body)?;
     if req.display_name.is_none() && req.email.is_none() {
         return Err(ApiError::ValidationFailed(vec![FieldError::new("body", "give display_name, email or both")]));
@@ -76,44 +100,40 @@ async fn update_profile(state: &State, call: &Call) -> Result<Reply, ApiError> {
     Ok(Reply::json(200, updated.public()))
 }
 
-async fn change_password(state: &State, call: &Call) -> Result<Reply, ApiError> {
-    let user = &call.principal()?.user;
+async fn change_password(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
+    let user = &call.caller.user;
     let req: ChangePasswordRequest = parse_body(&call.body)?;
     let violations = state.policy.check(&req.new_password, &user.username);
     if !violations.is_empty() {
         return Err(ApiError::WeakPassword(violations));
     }
     let (now, audit) = (call.now, state.gate.audit());
-    if let Acquire::Locked { until } = state.lockouts.acquire(&user.username, &state.lockout, now).await? {
-        let event =
-            call.ctx.event(EventKind::PasswordChangeFail, now).username(&user.username).detail("account locked");
-        audit.record(event).await;
-        return Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) });
-    }
+    let check = CredentialCheck { lockouts: state.lockouts.as_ref(), policy: &state.lockout, hasher: &state.hasher };
+    let account = async { Ok(Some(((), user.password_hash.clone()))) };
     let current = Password::new(req.current_password).into_secret();
-    if state.hasher.verify_async(current, Some(user.password_hash.clone())).await == Verification::Invalid {
-        let locked = state.lockouts.record_failure(&user.username, &state.lockout, now).await?;
-        let event = call
-            .ctx
-            .event(EventKind::PasswordChangeFail, now)
-            .username(&user.username)
-            .detail("wrong current password");
-        audit.record(event).await;
-        if locked.is_some() {
-            audit
-                .record(call.ctx.event(EventKind::LoginLock, now).username(&user.username).detail("password change"))
-                .await;
+    match check.check(&user.username, account, current, now).await? {
+        Verdict::Valid { .. } => {}
+        Verdict::Locked { until } => {
+            let event = call.event(EventKind::PasswordChangeFail).username(&user.username).detail("account locked");
+            audit.record(event).await;
+            return Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) });
         }
-        return Err(ApiError::InvalidCredentials);
+        Verdict::Invalid { locked_until } => {
+            let event =
+                call.event(EventKind::PasswordChangeFail).username(&user.username).detail("wrong current password");
+            audit.record(event).await;
+            if locked_until.is_some() {
+                audit.record(call.event(EventKind::LoginLock).username(&user.username).detail("password change")).await;
+            }
+            return Err(ApiError::InvalidCredentials);
+        }
     }
-    state.lockouts.clear(&user.username).await?;
     let hash = state.hasher.hash_async(Password::new(req.new_password).into_secret()).await.map_err(|e| {
         tracing::error!(event = "hash_failed", error = %e);
         ApiError::Internal
     })?;
     state.users.set_password_hash(&user.username, &hash, true, now).await?;
-    let event =
-        call.ctx.event(EventKind::PasswordChange, now).username(&user.username).detail("all earlier tokens revoked");
+    let event = call.event(EventKind::PasswordChange).username(&user.username).detail("all earlier tokens revoked");
     audit.record(event).await;
     Ok(Reply::no_content())
 }

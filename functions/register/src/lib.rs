@@ -5,20 +5,21 @@
 
 use std::sync::Arc;
 
-use cloudmind_platform::backends::Backends;
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::gate::{Call, Gate, Reply};
-use cloudmind_platform::{Body, Request, Response};
+use cloudmind_platform::function::Function;
+use cloudmind_platform::gate::{Anonymous, Call, Gate, Reply};
+use cloudmind_platform::routes::{Operation, Route};
+use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::events::EventKind;
 use cloudmind_security::hashing::PasswordHasher;
 use cloudmind_security::password::PasswordPolicy;
-use cloudmind_security::users::{ROLE_USER, User, UserStore};
+use cloudmind_security::ratelimit::PolicyId;
+use cloudmind_security::users::{User, UserStore};
 use cloudmind_security::validation::{DisplayName, Email, Password, RegisterRequest, Username, parse_body};
 use cloudmind_security::{ApiError, FieldError, StoreError};
 
-/// What the register function needs.
+/// The register function.
 #[derive(Clone)]
-pub struct State {
+pub struct Register {
     gate: Gate,
     users: Arc<dyn UserStore>,
     hasher: PasswordHasher,
@@ -26,23 +27,49 @@ pub struct State {
     registration_enabled: bool,
 }
 
-impl State {
-    pub fn new(settings: &Settings, backends: &Backends) -> Self {
-        Self {
-            gate: Gate::new("register", settings, backends.limiter.clone(), backends.audit(), None),
-            users: backends.users.clone(),
-            hasher: PasswordHasher::owasp(),
-            policy: settings.password_policy.clone(),
-            registration_enabled: settings.registration_enabled,
+/// Its one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Register,
+}
+
+impl Operation for Op {
+    const ALL: &'static [Self] = &[Self::Register];
+    fn route(self) -> Route {
+        match self {
+            Self::Register => Route::new("POST", "/api/v1/auth/register", "register", PolicyId::Register, true),
         }
     }
 }
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    state.gate.serve(req, |call| register(state, call)).await
+impl Function for Register {
+    const NAME: &'static str = "register";
+    type Op = Op;
+    type Caller = Anonymous;
+
+    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
+        let settings = wiring.settings();
+        Ok(Self {
+            gate: wiring.gate::<Self>().await?,
+            users: wiring.users().await?,
+            hasher: PasswordHasher::owasp(),
+            policy: settings.password_policy.clone(),
+            registration_enabled: settings.registration_enabled,
+        })
+    }
+
+    fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    async fn handle(&self, op: Op, call: Call) -> Result<Reply, ApiError> {
+        match op {
+            Op::Register => register(self, call).await,
+        }
+    }
 }
 
-async fn register(state: &State, call: Call) -> Result<Reply, ApiError> {
+async fn register(state: &Register, call: Call) -> Result<Reply, ApiError> {
     let req: RegisterRequest = parse_body(&call.body)?;
     if !state.registration_enabled {
         return Err(ApiError::RegistrationDisabled);
@@ -68,24 +95,13 @@ async fn register(state: &State, call: Call) -> Result<Reply, ApiError> {
         tracing::error!(event = "hash_failed", error = %e);
         ApiError::Internal
     })?;
-    let user = User {
-        id: cloudmind_security::ids::uuid_v4(),
-        username: username.into_inner(),
-        email: email.into_inner(),
-        display_name: display_name.into_inner(),
-        password_hash,
-        roles: vec![ROLE_USER.to_string()],
-        created_at: call.now,
-        tokens_valid_after: None,
-        token_generation: 0,
-        disabled: false,
-    };
+    let user = User::new(username, email, display_name, password_hash, call.now);
     match state.users.create(&user).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Err(ApiError::UsernameTaken),
         Err(e) => return Err(e.into()),
     }
-    let event = call.ctx.event(EventKind::UserCreated, call.now).username(&user.username);
+    let event = call.event(EventKind::UserCreated).username(&user.username);
     state.gate.audit().record(event).await;
     Ok(Reply::json(201, user.public()))
 }

@@ -75,15 +75,25 @@ impl Infrastructure {
     }
 }
 
-/// Every setting CloudMind reads.
+/// The signing-key variables as read, unchecked (a secret never prints).
+#[derive(Clone)]
+pub struct KeyConfig {
+    /// `JWT_SECRET_ARN` is set: the keys come from Secrets Manager.
+    pub secret_arn: bool,
+    pub current: Option<SecretString>,
+    pub previous: Option<SecretString>,
+    pub production: bool,
+}
+
+/// Every setting a function reads (the CLI's own ones are read by the CLI).
 #[derive(Clone)]
 pub struct Settings {
     pub infrastructure: Infrastructure,
     pub environment: String,
     pub version: String,
     pub token: TokenSettings,
-    pub keys: StaticKeys,
-    pub key_source: KeySource,
+    /// The signing-key settings, checked only by the functions that sign or verify ([`Settings::signing_keys`]).
+    pub key_config: KeyConfig,
     pub password_policy: PasswordPolicy,
     pub lockout: LockoutPolicy,
     pub rate_limits: Policies,
@@ -91,8 +101,6 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     pub registration_enabled: bool,
     pub slow_request_ms: u64,
-    pub admin_username: String,
-    pub admin_password: Option<SecretString>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -100,7 +108,6 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("environment", &self.environment)
             .field("token", &self.token)
-            .field("key_source", &self.key_source)
             .field("lockout", &self.lockout)
             .field("rate_limits", &self.rate_limits)
             .field("blocks", &self.blocks)
@@ -140,29 +147,11 @@ impl Settings {
         if infrastructure.redis_key_prefix.contains(['{', '}']) {
             return Err(ConfigError::Invalid { name: "REDIS_KEY_PREFIX", reason: "must not contain braces".into() });
         }
-        let (current, key_source) = match get("JWT_SECRET_KEY").filter(|k| !k.is_empty()) {
-            _ if infrastructure.jwt_secret_arn.is_some() => {
-                // Replaced by the keys fetched from Secrets Manager when the backends are built.
-                (SigningKey::derive(&[0u8; 32]), KeySource::SecretsManager)
-            }
-            Some(key) => {
-                check_key(&key)?;
-                (SigningKey::derive(key.as_bytes()), KeySource::Configured)
-            }
-            None if production => return Err(ConfigError::MissingKey),
-            None => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes)
-                    .map_err(|e| ConfigError::Invalid { name: "JWT_SECRET_KEY", reason: e.to_string() })?;
-                (SigningKey::derive(&bytes), KeySource::Ephemeral)
-            }
-        };
-        let previous = match get("JWT_PREVIOUS_SECRET_KEY").filter(|k| !k.is_empty()) {
-            Some(key) => {
-                check_key(&key)?;
-                Some(SigningKey::derive(key.as_bytes()))
-            }
-            None => None,
+        let key_config = KeyConfig {
+            secret_arn: infrastructure.jwt_secret_arn.is_some(),
+            current: get("JWT_SECRET_KEY").filter(|k| !k.is_empty()).map(SecretString::from),
+            previous: get("JWT_PREVIOUS_SECRET_KEY").filter(|k| !k.is_empty()).map(SecretString::from),
+            production,
         };
 
         let algorithm_name = var("ALGORITHM").unwrap_or_else(|| "HS256".into());
@@ -231,8 +220,7 @@ impl Settings {
                 algorithm,
                 ttl_seconds: (access_minutes * 60).min(session_timeout),
             },
-            keys: StaticKeys { current, previous },
-            key_source,
+            key_config,
             password_policy,
             lockout,
             rate_limits,
@@ -240,8 +228,6 @@ impl Settings {
             allowed_origins: parse_origins(var("ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
             registration_enabled: flag(&var, "REGISTRATION_ENABLED", true)?,
             slow_request_ms: number(&var, "SLOW_REQUEST_MS", 1_000)?,
-            admin_username: var("CLOUDMIND_ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
-            admin_password: get("CLOUDMIND_ADMIN_PASSWORD").filter(|p| !p.is_empty()).map(SecretString::from),
         })
     }
 
@@ -249,9 +235,33 @@ impl Settings {
         self.environment.eq_ignore_ascii_case("production") || self.environment.eq_ignore_ascii_case("prod")
     }
 
-    /// The admin password, if one is configured (for the first-admin bootstrap).
-    pub fn admin_password(&self) -> Option<&str> {
-        self.admin_password.as_ref().map(|p| p.expose_secret())
+    /// The static signing keys and where they came from: `JWT_SECRET_KEY` (checked), an ephemeral key outside
+    /// production, or a placeholder replaced by the keys fetched from Secrets Manager (`JWT_SECRET_ARN`). Only the
+    /// functions that sign or verify tokens ask, so the others start without a key.
+    pub fn signing_keys(&self) -> Result<(StaticKeys, KeySource), ConfigError> {
+        let config = &self.key_config;
+        let previous = match &config.previous {
+            Some(key) => {
+                check_key(key.expose_secret())?;
+                Some(SigningKey::derive(key.expose_secret().as_bytes()))
+            }
+            None => None,
+        };
+        let (current, source) = match &config.current {
+            _ if config.secret_arn => (SigningKey::derive(&[0u8; 32]), KeySource::SecretsManager),
+            Some(key) => {
+                check_key(key.expose_secret())?;
+                (SigningKey::derive(key.expose_secret().as_bytes()), KeySource::Configured)
+            }
+            None if config.production => return Err(ConfigError::MissingKey),
+            None => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes)
+                    .map_err(|e| ConfigError::Invalid { name: "JWT_SECRET_KEY", reason: e.to_string() })?;
+                (SigningKey::derive(&bytes), KeySource::Ephemeral)
+            }
+        };
+        Ok((StaticKeys { current, previous }, source))
     }
 }
 
@@ -314,7 +324,7 @@ mod tests {
     #[test]
     fn defaults_follow_the_seed_guide() {
         let s = load(&[]).unwrap();
-        assert_eq!(s.key_source, KeySource::Ephemeral);
+        assert_eq!(s.signing_keys().unwrap().1, KeySource::Ephemeral);
         assert_eq!(s.token.ttl_seconds, 1_800);
         assert_eq!(s.lockout, LockoutPolicy { max_attempts: 5, duration_ms: 300_000 });
         assert_eq!(s.rate_limits.login.limits.iter().map(|l| l.limit).collect::<Vec<_>>(), vec![5, 20, 100]);
@@ -325,22 +335,31 @@ mod tests {
 
     #[test]
     fn production_refuses_missing_short_or_placeholder_keys() {
-        assert!(matches!(load(&[("ENVIRONMENT", "production")]), Err(ConfigError::MissingKey)));
+        let keys = |pairs: &[(&str, &str)]| load(pairs).unwrap().signing_keys().map(|(_, source)| source);
+        assert!(matches!(keys(&[("ENVIRONMENT", "production")]), Err(ConfigError::MissingKey)));
         assert!(matches!(
-            load(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", "short")]),
+            keys(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", "short")]),
             Err(ConfigError::ShortKey(5))
         ));
         assert!(matches!(
-            load(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", "your-jwt-secret-key-here-0123456789abcdef")]),
+            keys(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", "your-jwt-secret-key-here-0123456789abcdef")]),
             Err(ConfigError::PlaceholderKey)
         ));
-        let s = load(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", GOOD_KEY)]).unwrap();
-        assert_eq!(s.key_source, KeySource::Configured);
+        assert_eq!(
+            keys(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", GOOD_KEY)]).unwrap(),
+            KeySource::Configured
+        );
+    }
+
+    #[test]
+    fn functions_that_never_sign_load_their_settings_without_a_key() {
+        let s = load(&[("ENVIRONMENT", "production")]).unwrap();
+        assert!(s.is_production());
     }
 
     #[test]
     fn errors_never_contain_the_key() {
-        let err = load(&[("JWT_SECRET_KEY", "tiny-secret")]).err().unwrap().to_string();
+        let err = load(&[("JWT_SECRET_KEY", "tiny-secret")]).unwrap().signing_keys().err().unwrap().to_string();
         assert!(!err.contains("tiny-secret"), "{err}");
     }
 

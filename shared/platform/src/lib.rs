@@ -2,18 +2,19 @@
 //! and the adapters behind the security crate's ports (in-memory now; DynamoDB, Redis and Secrets Manager are
 //! chosen by configuration).
 //!
-//! A function crate builds its `State` from [`backends::Backends`] and answers every request through
-//! [`gate::Gate::serve`], so the checks of the API contract run in the same order everywhere.
+//! A function crate implements [`function::Function`]: its state is built from the ports it asks the
+//! [`wiring::Wiring`] for, and every request passes [`gate::Gate::serve`], so the checks of the API contract run in
+//! the same order everywhere.
 
 pub mod audit;
 pub mod aws;
-pub mod backends;
 pub mod config;
+pub mod function;
 pub mod gate;
 pub mod memory;
 pub mod metrics;
 pub mod routes;
-pub mod startup;
 pub mod telemetry;
+pub mod wiring;
 
 pub use lambda_http::{Body, Request, Response};

@@ -1,5 +1,7 @@
-//! The route table, declared once: the functions, the local server, `openapi.yaml` and `template.yaml` are checked
-//! against it.
+//! Routes, declared by each function as an enum of its operations ([`Operation`]): the function's gate, the local
+//! server, `openapi.yaml` and `template.yaml` are all checked against what those enums say.
+
+use cloudmind_security::ratelimit::PolicyId;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,71 +13,48 @@ pub enum Access {
     Admin,
 }
 
-/// Which rate-limit policy a route counts against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitPolicy {
-    Login,
-    Register,
-    /// Per IP and, once the token is verified, per user.
-    Api,
-    Health,
-}
-
 /// One route of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
     /// The path, with `{name}` for a path parameter.
     pub path: &'static str,
-    /// The Lambda that owns it (the crate `functions/<function>`).
-    pub function: &'static str,
-    pub operation: &'static str,
-    pub access: Access,
-    pub limits: LimitPolicy,
+    /// The `operationId` of `openapi.yaml`.
+    pub operation_id: &'static str,
+    /// The rate-limit policy the route counts against.
+    pub limits: PolicyId,
     /// The route takes a JSON body (415 without `Content-Type: application/json`).
     pub json_body: bool,
 }
 
-const fn route(
-    method: &'static str,
-    path: &'static str,
-    function: &'static str,
-    operation: &'static str,
-    access: Access,
-    limits: LimitPolicy,
-    json_body: bool,
-) -> Route {
-    Route { method, path, function, operation, access, limits, json_body }
+impl Route {
+    pub const fn new(
+        method: &'static str,
+        path: &'static str,
+        operation_id: &'static str,
+        limits: PolicyId,
+        json_body: bool,
+    ) -> Self {
+        Self { method, path, operation_id, limits, json_body }
+    }
 }
 
-use Access::*;
-use LimitPolicy::*;
-
-/// Every route of the API contract.
-pub const ROUTES: &[Route] = &[
-    route("POST", "/api/v1/auth/register", "register", "register", Public, Register, true),
-    route("POST", "/api/v1/auth/login", "login", "login", Public, Login, true),
-    route("POST", "/api/v1/auth/logout", "logout", "logout", User, Api, false),
-    route("GET", "/api/v1/me", "protected", "getMe", User, Api, false),
-    route("PATCH", "/api/v1/me", "protected", "updateMe", User, Api, true),
-    route("PUT", "/api/v1/me/password", "protected", "changePassword", User, Api, true),
-    route("GET", "/api/v1/admin/rate-limit-stats", "admin", "getRateLimitStats", Admin, Api, false),
-    route("GET", "/api/v1/admin/security-events", "admin", "listSecurityEvents", Admin, Api, false),
-    route("POST", "/api/v1/admin/users/{username}/unlock", "admin", "unlockUser", Admin, Api, false),
-    route("DELETE", "/api/v1/admin/blocks/{key}", "admin", "deleteBlock", Admin, Api, false),
-    route("GET", "/health", "health", "getHealth", Public, Health, false),
-];
-
-/// The names of the functions, one crate and one Lambda each.
-pub const FUNCTIONS: &[&str] = &["register", "login", "logout", "protected", "admin", "health"];
+/// The operations of one function, as an enum: its handler matches on them exhaustively, so an operation without a
+/// handler does not compile.
+pub trait Operation: Copy + Eq + std::fmt::Debug + Send + Sync + 'static {
+    /// Every operation of the function.
+    const ALL: &'static [Self];
+    /// The route this operation answers.
+    fn route(self) -> Route;
+}
 
 /// A path parameter, percent-decoded.
 pub type Params = Vec<(&'static str, String)>;
 
-/// What the table says about a request.
+/// What a function's routes say about a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resolution {
-    Found(&'static Route, Params),
+pub enum Resolution<Op> {
+    Found(Op, Params),
     /// The path exists with other methods.
     MethodNotAllowed(Vec<&'static str>),
     NotFound,
@@ -102,13 +81,14 @@ pub fn match_path(pattern: &'static str, path: &str) -> Option<Params> {
     }
 }
 
-/// Finds the route for a method and path.
-pub fn resolve(method: &str, path: &str) -> Resolution {
+/// Finds the operation of `Op` for a method and path.
+pub fn resolve<Op: Operation>(method: &str, path: &str) -> Resolution<Op> {
     let mut allowed = Vec::new();
-    for route in ROUTES {
+    for &op in Op::ALL {
+        let route = op.route();
         if let Some(params) = match_path(route.path, path) {
             if route.method == method {
-                return Resolution::Found(route, params);
+                return Resolution::Found(op, params);
             }
             allowed.push(route.method);
         }
@@ -116,16 +96,41 @@ pub fn resolve(method: &str, path: &str) -> Resolution {
     if allowed.is_empty() { Resolution::NotFound } else { Resolution::MethodNotAllowed(allowed) }
 }
 
+/// Whether one of `Op`'s routes has this path, whatever the method.
+pub fn owns_path<Op: Operation>(path: &str) -> bool {
+    Op::ALL.iter().any(|op| match_path(op.route().path, path).is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Example {
+        Get,
+        Update,
+        Unlock,
+    }
+
+    impl Operation for Example {
+        const ALL: &'static [Self] = &[Self::Get, Self::Update, Self::Unlock];
+        fn route(self) -> Route {
+            match self {
+                Self::Get => Route::new("GET", "/api/v1/me", "getMe", PolicyId::Api, false),
+                Self::Update => Route::new("PATCH", "/api/v1/me", "updateMe", PolicyId::Api, true),
+                Self::Unlock => {
+                    Route::new("POST", "/api/v1/admin/users/{username}/unlock", "unlockUser", PolicyId::Api, false)
+                }
+            }
+        }
+    }
+
     #[test]
     fn paths_resolve_with_decoded_parameters() {
-        match resolve("DELETE", "/api/v1/admin/blocks/ip%3A203.0.113.9") {
-            Resolution::Found(r, params) => {
-                assert_eq!(r.operation, "deleteBlock");
-                assert_eq!(params, vec![("key", "ip:203.0.113.9".to_string())]);
+        match resolve::<Example>("POST", "/api/v1/admin/users/al%3Aice/unlock") {
+            Resolution::Found(op, params) => {
+                assert_eq!(op, Example::Unlock);
+                assert_eq!(params, vec![("username", "al:ice".to_string())]);
             }
             other => panic!("{other:?}"),
         }
@@ -133,21 +138,15 @@ mod tests {
 
     #[test]
     fn wrong_methods_list_the_allowed_ones() {
-        assert_eq!(resolve("DELETE", "/api/v1/me"), Resolution::MethodNotAllowed(vec!["GET", "PATCH"]));
-        assert_eq!(resolve("POST", "/health"), Resolution::MethodNotAllowed(vec!["GET"]));
+        assert_eq!(resolve::<Example>("DELETE", "/api/v1/me"), Resolution::MethodNotAllowed(vec!["GET", "PATCH"]));
     }
 
     #[test]
     fn unknown_and_near_miss_paths_are_not_found() {
-        for path in ["/", "/health/", "/api/v1/me/", "/api/v1/admin/users//unlock", "/api/v2/me", "/HEALTH"] {
-            assert_eq!(resolve("GET", path), Resolution::NotFound, "{path}");
+        for path in ["/", "/health", "/api/v1/me/", "/api/v1/admin/users//unlock", "/api/v2/me", "/API/v1/me"] {
+            assert_eq!(resolve::<Example>("GET", path), Resolution::NotFound, "{path}");
+            assert!(!owns_path::<Example>(path), "{path}");
         }
-    }
-
-    #[test]
-    fn every_route_belongs_to_a_known_function() {
-        for r in ROUTES {
-            assert!(FUNCTIONS.contains(&r.function), "{r:?}");
-        }
+        assert!(owns_path::<Example>("/api/v1/me"));
     }
 }

@@ -8,6 +8,7 @@
 //! Run its unit tests with `cargo test -p cloudmind-security`.
 
 pub mod clock;
+pub mod credentials;
 pub mod events;
 pub mod hashing;
 pub mod headers;

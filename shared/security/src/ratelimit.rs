@@ -24,10 +24,45 @@ pub struct Limit {
     pub window_seconds: u64,
 }
 
-/// A named set of windows applied to a route.
+/// Which policy a route counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyId {
+    Login,
+    Register,
+    /// The API routes: per IP and, once the token is verified, per user.
+    Api,
+    Health,
+}
+
+impl PolicyId {
+    pub const ALL: [Self; 4] = [Self::Login, Self::Register, Self::Api, Self::Health];
+
+    /// The name in counter keys, statistics and the `RateLimit-Policy` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Register => "register",
+            Self::Api => "api",
+            Self::Health => "health",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for PolicyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of windows applied to a route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Policy {
-    pub name: &'static str,
+    pub name: PolicyId,
     pub limits: Vec<Limit>,
 }
 
@@ -50,21 +85,31 @@ impl Policies {
             Limit { limit: auth[2], window_seconds: 86_400 },
         ];
         Self {
-            login: Policy { name: "login", limits: auth_limits.clone() },
-            register: Policy { name: "register", limits: auth_limits },
+            login: Policy { name: PolicyId::Login, limits: auth_limits.clone() },
+            register: Policy { name: PolicyId::Register, limits: auth_limits },
             api: Policy {
-                name: "api",
+                name: PolicyId::Api,
                 limits: vec![
                     Limit { limit: api_minute, window_seconds: 60 },
                     Limit { limit: api_hour, window_seconds: 3_600 },
                 ],
             },
-            health: Policy { name: "health", limits: vec![Limit { limit: health_minute, window_seconds: 60 }] },
+            health: Policy { name: PolicyId::Health, limits: vec![Limit { limit: health_minute, window_seconds: 60 }] },
         }
     }
 
     pub fn all(&self) -> [&Policy; 4] {
         [&self.login, &self.register, &self.api, &self.health]
+    }
+
+    /// The policy with this id.
+    pub fn get(&self, id: PolicyId) -> &Policy {
+        match id {
+            PolicyId::Login => &self.login,
+            PolicyId::Register => &self.register,
+            PolicyId::Api => &self.api,
+            PolicyId::Health => &self.health,
+        }
     }
 }
 
@@ -99,7 +144,7 @@ pub fn user_key(username: &str) -> String {
 pub struct WindowCheck {
     /// The subject (`ip:…` or `user:…`).
     pub key: String,
-    pub policy: &'static str,
+    pub policy: PolicyId,
     pub limit: Limit,
 }
 
@@ -127,7 +172,7 @@ impl WindowCheck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowState {
     pub key: String,
-    pub policy: &'static str,
+    pub policy: PolicyId,
     pub limit: Limit,
     pub remaining: u64,
     /// Seconds until this window starts over.

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::clock::{Millis, rfc3339};
 use crate::store::StoreError;
+use crate::validation::{DisplayName, Email, Username};
 
 /// The role every new user gets.
 pub const ROLE_USER: &str = "user";
@@ -31,6 +32,37 @@ pub struct User {
 }
 
 impl User {
+    /// A new user with the `user` role: the one constructor of registration and the admin bootstrap, from values
+    /// that passed validation and a hash made under the current parameters.
+    pub fn new(
+        username: Username,
+        email: Email,
+        display_name: DisplayName,
+        password_hash: String,
+        now: Millis,
+    ) -> Self {
+        Self {
+            id: crate::ids::uuid_v4(),
+            username: username.into_inner(),
+            email: email.into_inner(),
+            display_name: display_name.into_inner(),
+            password_hash,
+            roles: vec![ROLE_USER.into()],
+            created_at: now,
+            tokens_valid_after: None,
+            token_generation: 0,
+            disabled: false,
+        }
+    }
+
+    /// The same user with the `admin` role as well.
+    pub fn with_admin_role(mut self) -> Self {
+        if !self.has_role(ROLE_ADMIN) {
+            self.roles.push(ROLE_ADMIN.into());
+        }
+        self
+    }
+
     /// The user as the API shows it: never the hash, never the generation.
     pub fn public(&self) -> Value {
         json!({

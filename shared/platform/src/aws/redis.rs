@@ -132,7 +132,7 @@ impl Limiter for RedisLimiter {
             .key(self.key(&["stats"]))
             .key(self.key(&["offenders"]))
             .key(self.key(&["blocks"]));
-        let policy = admission.checks.first().map_or("none", |c| c.policy);
+        let policy = admission.checks.first().map_or("none", |c| c.policy.as_str());
         invocation
             .arg(admission.checks.len())
             .arg(policy)
@@ -142,7 +142,7 @@ impl Limiter for RedisLimiter {
             .arg(blocks.block_ms);
         for check in &admission.checks {
             let window = check.limit.window_seconds.to_string();
-            invocation.key(self.key(&["rl", check.policy, &check.key, &window]));
+            invocation.key(self.key(&["rl", check.policy.as_str(), &check.key, &window]));
             invocation.arg(check.limit.limit).arg(check.limit.window_seconds).arg(&check.key);
         }
         let reply: Vec<redis::Value> = self.within(invocation.invoke_async(&mut conn)).await?;

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::ratelimit::{
-    Admission, Admitted, Block, BlockPolicy, Counts, Decision, Limiter, LimiterStats, Offender, Violation, decide,
+    Admission, Admitted, Block, BlockPolicy, Counts, Decision, Limiter, LimiterStats, Offender, PolicyId, Violation,
+    decide,
 };
 
 use super::lock;
@@ -25,7 +26,7 @@ struct State {
     violations: HashMap<(String, &'static str), VecDeque<Millis>>,
     blocks: HashMap<String, Block>,
     totals: Counts,
-    by_policy: HashMap<&'static str, Counts>,
+    by_policy: HashMap<PolicyId, Counts>,
     offenders: HashMap<String, u64>,
 }
 
@@ -100,7 +101,7 @@ impl State {
         Some(block)
     }
 
-    fn count(&mut self, policy: &'static str, allowed: bool) {
+    fn count(&mut self, policy: PolicyId, allowed: bool) {
         let entry = self.by_policy.entry(policy).or_default();
         if allowed {
             entry.allowed += 1;

@@ -22,8 +22,18 @@ impl Drop for Instance {
     }
 }
 
+/// The `cloudmind` binary of this build (`cargo nextest run --workspace` and `cargo test --workspace` build it
+/// beside the test binaries).
+fn cloudmind_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let binary = dir.join("cloudmind");
+    assert!(binary.exists(), "{} is missing: build it first (`cargo build -p cloudmind`)", binary.display());
+    binary
+}
+
 fn command(vars: &[(String, String)], extra: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudmind"));
+    let mut cmd = Command::new(cloudmind_binary());
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("JWT_SECRET_KEY", TEST_KEY)

@@ -1,11 +1,9 @@
-//! The local server: every CloudMind function behind one HTTP listener (default `127.0.0.1:8000`), sharing one set
-//! of stores, mounting the very same handlers the Lambdas run. `make run` starts it; the black-box tests start it
-//! in-process on a free port.
+//! The local server: every function behind one HTTP listener (default `127.0.0.1:8000`), mounting the very same
+//! handlers the Lambdas run. `cloudmind serve` (`make run`) starts it; the black-box tests start it in-process on a
+//! free port.
 //!
 //! Each HTTP request becomes the `lambda_http::Request` a Lambda would see, with the client IP taken from the
-//! socket (never from `X-Forwarded-For`), and is dispatched through the shared route table.
-
-pub mod admin;
+//! socket (never from `X-Forwarded-For`), and goes to the function that owns its path.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,60 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudmind_platform::backends::Backends;
-use cloudmind_platform::config::{MAX_BODY_BYTES, Settings};
+use cloudmind_platform::config::MAX_BODY_BYTES;
 use cloudmind_platform::gate::ClientAddr;
-use cloudmind_platform::routes::{Resolution, resolve};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_http::{Body, Request, Response};
 use tokio::net::TcpListener;
 
-/// Every function's state, built once from shared backends.
-pub struct App {
-    register: cloudmind_register::State,
-    login: cloudmind_login::State,
-    logout: cloudmind_logout::State,
-    protected: cloudmind_protected::State,
-    admin: cloudmind_admin::State,
-    health: cloudmind_health::State,
-}
-
-impl App {
-    pub fn new(settings: &Settings, backends: &Backends) -> Self {
-        Self {
-            register: cloudmind_register::State::new(settings, backends),
-            login: cloudmind_login::State::new(settings, backends),
-            logout: cloudmind_logout::State::new(settings, backends),
-            protected: cloudmind_protected::State::new(settings, backends),
-            admin: cloudmind_admin::State::new(settings, backends),
-            health: cloudmind_health::State::new(settings, backends),
-        }
-    }
-
-    /// The login function's state.
-    pub fn login(&self) -> &cloudmind_login::State {
-        &self.login
-    }
-
-    /// Sends a request to the function that owns its route, as API Gateway would. Requests no function owns
-    /// (404, 405, CORS preflight) go to the health function's gate, which answers them like any other.
-    pub async fn dispatch(&self, req: Request) -> Response<Body> {
-        let function = match resolve(req.method().as_str(), req.uri().path()) {
-            Resolution::Found(route, _) => route.function,
-            _ => "health",
-        };
-        match function {
-            "register" => cloudmind_register::handle(&self.register, req).await,
-            "login" => cloudmind_login::handle(&self.login, req).await,
-            "logout" => cloudmind_logout::handle(&self.logout, req).await,
-            "protected" => cloudmind_protected::handle(&self.protected, req).await,
-            "admin" => cloudmind_admin::handle(&self.admin, req).await,
-            _ => cloudmind_health::handle(&self.health, req).await,
-        }
-    }
-}
+use crate::App;
 
 /// Converts a socket request into a Lambda request: body read up to the limit (a larger one is cut at one byte
 /// over it, which the gate refuses with 413), client IP from the socket.

@@ -2,12 +2,13 @@
 //! `CLOUDMIND_ADMIN_PASSWORD` or a generated password printed once), or by `cloudmind create-admin` against the
 //! configured store.
 
-use cloudmind_platform::backends::Backends;
 use cloudmind_platform::config::Settings;
+use cloudmind_platform::wiring::{Wiring, WiringError};
+use cloudmind_security::StoreError;
 use cloudmind_security::clock::now_ms;
-use cloudmind_security::hashing::PasswordHasher;
-use cloudmind_security::users::{ROLE_ADMIN, ROLE_USER, User};
-use cloudmind_security::validation::Username;
+use cloudmind_security::hashing::{HashError, PasswordHasher};
+use cloudmind_security::users::{ROLE_ADMIN, User};
+use cloudmind_security::validation::{DisplayName, Email, Username};
 use secrecy::SecretString;
 
 /// What [`ensure_admin`] did.
@@ -28,22 +29,23 @@ pub enum AdminError {
     Username(String),
     #[error("the admin password breaks the password policy: {0}")]
     WeakPassword(String),
-    #[error("the user store failed: {0}")]
-    Store(String),
+    #[error("the user store is not available")]
+    Wiring(#[from] WiringError),
+    #[error("the user store failed")]
+    Store(#[from] StoreError),
+    #[error("the password could not be hashed")]
+    Hash(#[from] HashError),
 }
 
 /// Makes sure `username` exists with the admin role. `password` is used when it must be created; `None`
 /// generates one.
-pub async fn ensure_admin(
-    settings: &Settings,
-    backends: &Backends,
-    username: &str,
-    password: Option<&str>,
-) -> Result<AdminOutcome, AdminError> {
-    let username = Username::parse(username).map_err(|e| AdminError::Username(e.message))?.into_inner();
-    let store = |e: cloudmind_security::StoreError| AdminError::Store(e.to_string());
-    if backends.users.get(&username).await.map_err(store)?.is_some() {
-        backends.users.add_role(&username, ROLE_ADMIN).await.map_err(store)?;
+pub async fn ensure_admin(wiring: &Wiring, username: &str, password: Option<&str>) -> Result<AdminOutcome, AdminError> {
+    let settings = wiring.settings();
+    let users = wiring.users().await?;
+    let parsed = Username::parse(username).map_err(|e| AdminError::Username(e.message))?;
+    let username = parsed.as_str().to_string();
+    if users.get(&username).await?.is_some() {
+        users.add_role(&username, ROLE_ADMIN).await?;
         return Ok(AdminOutcome::Existing(username));
     }
     let (password, generated) = match password {
@@ -55,30 +57,18 @@ pub async fn ensure_admin(
         let names: Vec<&str> = violations.iter().map(|v| v.as_str()).collect();
         return Err(AdminError::WeakPassword(names.join(", ")));
     }
-    let hash = PasswordHasher::owasp()
-        .hash_async(SecretString::from(password.clone()))
-        .await
-        .map_err(|e| AdminError::Store(e.to_string()))?;
-    let user = User {
-        id: cloudmind_security::ids::uuid_v4(),
-        username: username.clone(),
-        email: format!("{username}@localhost"),
-        display_name: "Administrator".into(),
-        password_hash: hash,
-        roles: vec![ROLE_USER.into(), ROLE_ADMIN.into()],
-        created_at: now_ms(),
-        tokens_valid_after: None,
-        token_generation: 0,
-        disabled: false,
-    };
-    match backends.users.create(&user).await {
+    let hash = PasswordHasher::owasp().hash_async(SecretString::from(password.clone())).await?;
+    let email = Email::parse(&format!("{username}@localhost")).map_err(|e| AdminError::Username(e.message))?;
+    let display_name = DisplayName::parse("Administrator").map_err(|e| AdminError::Username(e.message))?;
+    let user = User::new(parsed, email, display_name, hash, now_ms()).with_admin_role();
+    match users.create(&user).await {
         Ok(()) => {}
         // Another instance created it first (two servers starting together): make sure it is an admin.
-        Err(cloudmind_security::StoreError::Conflict) => {
-            backends.users.add_role(&username, ROLE_ADMIN).await.map_err(store)?;
+        Err(StoreError::Conflict) => {
+            users.add_role(&username, ROLE_ADMIN).await?;
             return Ok(AdminOutcome::Existing(username));
         }
-        Err(e) => return Err(store(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(if generated { AdminOutcome::Generated { username, password } } else { AdminOutcome::Created(username) })
 }

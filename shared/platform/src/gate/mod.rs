@@ -1,0 +1,272 @@
+//! The request gate: every function answers through [`Gate::serve`], so the checks of the API contract run in the
+//! same order everywhere (Lambda and the local server alike):
+//!
+//! route (404, 405) → automatic block (403 `ip_blocked`) → body size and media type (413, 415) → per-IP rate limit
+//! (429) → malicious-input scan of path, query and non-secret fields (400) → token (401) → role (403) → per-user
+//! rate limit (429) → the handler, which validates its body (400, 422) and does its work.
+//!
+//! The signature is verified locally first; then one limiter call (block, IP and user windows together) and one
+//! session lookup (denylist and user) run concurrently. Every response gets the security headers, `X-Request-Id`,
+//! the `RateLimit` fields where a limit applied, and CORS headers for allowed origins.
+
+mod call;
+mod context;
+mod input;
+mod record;
+mod render;
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cloudmind_security::ApiError;
+use cloudmind_security::clock::{Millis, now_ms, seconds_until};
+use cloudmind_security::events::EventKind;
+use cloudmind_security::ratelimit::{
+    Admission, Admitted, BlockPolicy, Decision, Limiter, Policies, PolicyId, WindowCheck, user_key,
+};
+use cloudmind_security::tokens::{Claims, TokenService, check_revocation};
+use cloudmind_security::users::{ROLE_ADMIN, SessionLookup};
+use futures_util::FutureExt as _;
+use http::HeaderMap;
+use lambda_http::{Body, Request, Response};
+
+pub use self::call::{AdminPrincipal, Anonymous, Call, Caller, Ctx, Principal, Reply};
+pub use self::context::{ClientAddr, client_ip};
+use self::context::{context, request_path};
+pub use self::input::query_pairs;
+use self::input::{check_framing, find_threat};
+use crate::audit::Audit;
+use crate::config::Settings;
+use crate::metrics::REQUESTS;
+use crate::routes::{Access, Operation, Resolution, resolve};
+
+/// Token verification for authenticated routes.
+#[derive(Clone)]
+pub struct Authenticator {
+    pub tokens: TokenService,
+    pub sessions: Arc<dyn SessionLookup>,
+}
+
+/// The gate of one function.
+#[derive(Clone)]
+pub struct Gate {
+    function: &'static str,
+    policies: Policies,
+    blocks: BlockPolicy,
+    allowed_origins: Arc<Vec<String>>,
+    slow_request: Duration,
+    limiter: Arc<dyn Limiter>,
+    audit: Audit,
+    auth: Option<Authenticator>,
+}
+
+/// The refusal of a check, with the decision whose `RateLimit` fields it carries.
+struct Refusal {
+    error: ApiError,
+    decision: Option<Decision>,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Self { error, decision: None }
+    }
+}
+
+impl Gate {
+    /// The gate of `function`; `auth` is needed by functions with authenticated routes.
+    pub fn new(
+        function: &'static str,
+        settings: &Settings,
+        limiter: Arc<dyn Limiter>,
+        audit: Audit,
+        auth: Option<Authenticator>,
+    ) -> Self {
+        Self {
+            function,
+            policies: settings.rate_limits.clone(),
+            blocks: settings.blocks,
+            allowed_origins: Arc::new(settings.allowed_origins.clone()),
+            slow_request: Duration::from_millis(settings.slow_request_ms),
+            limiter,
+            audit,
+            auth,
+        }
+    }
+
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+
+    pub fn limiter(&self) -> &Arc<dyn Limiter> {
+        &self.limiter
+    }
+
+    /// Runs the checks, then `handler`; renders whatever comes out (never a 500 with details).
+    pub async fn serve<Op, C, F, Fut>(&self, req: Request, handler: F) -> Response<Body>
+    where
+        Op: Operation,
+        C: Caller,
+        F: FnOnce(Op, Call<C>) -> Fut,
+        Fut: Future<Output = Result<Reply, ApiError>>,
+    {
+        let started = Instant::now();
+        let ctx = context(&req);
+        let origin = req.headers().get("origin").and_then(|o| o.to_str().ok()).map(str::to_string);
+        let response = match self.admit(req, &ctx).await {
+            Ok((op, call, decision)) => {
+                let outcome = AssertUnwindSafe(handler(op, call)).catch_unwind().await;
+                let result = outcome.unwrap_or_else(|_| {
+                    tracing::error!(event = "handler_panicked", request_id = %ctx.request_id, function = self.function);
+                    Err(ApiError::Internal)
+                });
+                match result {
+                    Ok(reply) => self.render(reply.status, reply.body, &[], &ctx, decision.as_ref()),
+                    Err(e) => self.render_error(&e, &ctx, decision.as_ref()),
+                }
+            }
+            Err(Preflight(methods)) => self.preflight(&ctx, origin.as_deref(), &methods),
+            Err(Refused(refusal)) => self.render_error(&refusal.error, &ctx, refusal.decision.as_ref()),
+        };
+        let mut response = response;
+        self.cors(response.headers_mut(), origin.as_deref());
+        let elapsed = started.elapsed();
+        REQUESTS.record(elapsed, self.slow_request);
+        tracing::info!(
+            event = "request",
+            request_id = %ctx.request_id,
+            client_ip = %ctx.client_ip,
+            function = self.function,
+            status = response.status().as_u16(),
+            duration_ms = elapsed.as_secs_f64() * 1e3,
+        );
+        response
+    }
+
+    async fn admit<Op: Operation, C: Caller>(
+        &self,
+        req: Request,
+        ctx: &Ctx,
+    ) -> Result<(Op, Call<C>, Option<Decision>), Stop> {
+        let now = now_ms();
+        let method = req.method().as_str().to_string();
+        let path = request_path(&req);
+
+        // 1. Route.
+        let (op, params) = match resolve::<Op>(&method, &path) {
+            Resolution::Found(op, params) => (op, params),
+            Resolution::MethodNotAllowed(allow) if method == "OPTIONS" => return Err(Preflight(allow)),
+            Resolution::MethodNotAllowed(allow) => return Err(Refused(ApiError::MethodNotAllowed { allow }.into())),
+            Resolution::NotFound => return Err(Refused(ApiError::NotFound.into())),
+        };
+
+        // Local checks whose verdict waits for the block check: body size and media type, then the token.
+        let route = op.route();
+        let access = C::ACCESS;
+        let body: &[u8] = req.body().as_ref();
+        let framing = check_framing(&route, req.headers(), body);
+        let token = match access {
+            Access::Public => None,
+            _ => Some(self.verify_token(req.headers(), now).await),
+        };
+        let claims = token.as_ref().and_then(|t| t.as_ref().ok());
+        let user_admissible = claims.is_some_and(|c| access != Access::Admin || c.has_role(ROLE_ADMIN));
+
+        // 2–4, 8. One limiter call: the block, then the IP windows and (for a verified caller) the user windows.
+        let mut admission = Admission { client_key: ctx.client_key.clone(), checks: vec![] };
+        if framing.is_ok() {
+            let policy = self.policies.get(route.limits);
+            admission.checks = WindowCheck::for_policy(policy, &ctx.client_key);
+            if let (Some(c), true, PolicyId::Api) = (claims, user_admissible, route.limits) {
+                admission.checks.extend(WindowCheck::for_policy(policy, &user_key(&c.username)));
+            }
+        }
+        let session = async {
+            match (claims, &self.auth) {
+                (Some(c), Some(auth)) => Some(auth.sessions.lookup(&c.jti, &c.username, now).await),
+                _ => None,
+            }
+        };
+        let (admitted, session) = tokio::join!(self.limiter.admit(&admission, &self.blocks, now), session);
+        let Admitted { block, decision, newly_blocked } = admitted.map_err(|e| Refused(ApiError::from(e).into()))?;
+
+        if let Some(block) = block {
+            tracing::info!(event = "blocked_request", request_id = %ctx.request_id, client_ip = %ctx.client_ip);
+            return Err(Refused(ApiError::IpBlocked { retry_after: seconds_until(now, block.until).max(1) }.into()));
+        }
+        framing.map_err(|e| Refused(e.into()))?;
+        let decision = (!admission.checks.is_empty()).then_some(decision);
+        if let Some(d) = decision.as_ref().filter(|d| !d.allowed) {
+            self.record_refusal(ctx, d, newly_blocked, now).await;
+            if d.limited_keys.contains(&ctx.client_key) {
+                return Err(refuse(ApiError::RateLimited { retry_after: d.retry_after }, d));
+            }
+        }
+
+        // 5. Malicious input in the path, the query or a non-secret field.
+        let query = query_pairs(req.uri().query().unwrap_or(""));
+        if let Some(finding) = find_threat(&params, &query, &route, body) {
+            self.record_malicious(ctx, &finding, now).await;
+            return Err(Refused(Refusal { error: ApiError::MaliciousInput, decision }));
+        }
+
+        // 6–7. Token and role.
+        let mut principal = None;
+        if let Some(token) = token {
+            let refused = |error: ApiError| Refused(Refusal { error, decision: decision.clone() });
+            let claims = match token {
+                Ok(claims) => claims,
+                Err(e) => {
+                    self.record_token_failure(ctx, &e, None, now).await;
+                    return Err(refused(e));
+                }
+            };
+            let session = match session {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => return Err(refused(ApiError::from(e))),
+                None => return Err(refused(ApiError::Internal)),
+            };
+            if let Err(e) = check_revocation(&claims, session.denied, session.user.as_ref()) {
+                self.record_token_failure(ctx, &ApiError::from_token(e), Some(&claims.username), now).await;
+                return Err(refused(ApiError::TokenRevoked));
+            }
+            let user = session.user.ok_or_else(|| refused(ApiError::TokenRevoked))?;
+            if access == Access::Admin && !user.has_role(ROLE_ADMIN) {
+                let event = ctx.event(EventKind::AuthzFail, now).username(&user.username).detail(route.operation_id);
+                self.audit.record(event).await;
+                return Err(refused(ApiError::Forbidden));
+            }
+            // 8. Per-user limit (decided together with the IP windows above).
+            if let Some(d) = decision.as_ref().filter(|d| !d.allowed) {
+                return Err(refuse(ApiError::RateLimited { retry_after: d.retry_after }, d));
+            }
+            principal = Some(Principal { claims, user });
+        }
+
+        let caller = C::from_principal(principal).ok_or(Refused(ApiError::Internal.into()))?;
+        let body = body.to_vec();
+        Ok((op, Call { params, query, body, ctx: ctx.clone(), caller, now }, decision))
+    }
+
+    async fn verify_token(&self, headers: &HeaderMap, now: Millis) -> Result<Claims, ApiError> {
+        let auth = self.auth.as_ref().ok_or(ApiError::Internal)?;
+        let value = headers.get("authorization").ok_or(ApiError::Unauthorized { token_presented: false })?;
+        let value = value.to_str().map_err(|_| ApiError::Unauthorized { token_presented: true })?;
+        let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::Unauthorized { token_presented: true })?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(ApiError::Unauthorized { token_presented: true });
+        }
+        auth.tokens.verify_fresh(token.trim(), now).await.map_err(ApiError::from_token)
+    }
+}
+
+enum Stop {
+    Preflight(Vec<&'static str>),
+    Refused(Refusal),
+}
+use Stop::{Preflight, Refused};
+
+fn refuse(error: ApiError, d: &Decision) -> Stop {
+    Refused(Refusal { error, decision: Some(d.clone()) })
+}

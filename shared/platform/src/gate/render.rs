@@ -1,0 +1,117 @@
+//! Turning a reply or a refusal into the HTTP response every function sends: problem bodies, security headers,
+//! `X-Request-Id`, the IETF `RateLimit` fields, CORS.
+
+use cloudmind_security::ratelimit::{Decision, WindowState};
+use cloudmind_security::{ApiError, headers};
+use http::{HeaderMap, HeaderValue};
+use lambda_http::{Body, Response};
+use serde_json::Value;
+
+use super::Gate;
+use super::call::Ctx;
+
+impl Gate {
+    pub(super) fn render_error(&self, error: &ApiError, ctx: &Ctx, decision: Option<&Decision>) -> Response<Body> {
+        let problem = error.problem();
+        let mut body = problem.body;
+        body["request_id"] = Value::String(ctx.request_id.clone());
+        self.render(problem.status, Some(body), &problem.headers, ctx, decision)
+    }
+
+    pub(super) fn render(
+        &self,
+        status: u16,
+        body: Option<Value>,
+        extra: &[(&'static str, String)],
+        ctx: &Ctx,
+        decision: Option<&Decision>,
+    ) -> Response<Body> {
+        let is_problem = status >= 400;
+        let mut response = Response::new(match &body {
+            Some(v) => Body::Text(v.to_string()),
+            None => Body::Empty,
+        });
+        *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let h = response.headers_mut();
+        if body.is_some() {
+            let media = if is_problem { "application/problem+json" } else { "application/json" };
+            h.insert("content-type", HeaderValue::from_static(media));
+        }
+        for (name, value) in extra {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(*name, v);
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            h.insert("x-request-id", v);
+        }
+        if let Some(d) = decision {
+            rate_limit_fields(h, d);
+        }
+        headers::apply(h);
+        response
+    }
+
+    pub(super) fn preflight(&self, ctx: &Ctx, origin: Option<&str>, methods: &[&str]) -> Response<Body> {
+        let mut response = self.render(204, None, &[], ctx, None);
+        if origin.is_some_and(|o| self.origin_allowed(o)) {
+            let h = response.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&methods.join(", ")) {
+                h.insert("access-control-allow-methods", v);
+            }
+            h.insert("access-control-allow-headers", HeaderValue::from_static("authorization, content-type"));
+            h.insert("access-control-max-age", HeaderValue::from_static("600"));
+        }
+        response
+    }
+
+    pub(super) fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == origin)
+    }
+
+    pub(super) fn cors(&self, h: &mut HeaderMap, origin: Option<&str>) {
+        h.append("vary", HeaderValue::from_static("Origin"));
+        let Some(origin) = origin.filter(|o| self.origin_allowed(o)) else { return };
+        if let Ok(v) = HeaderValue::from_str(origin) {
+            h.insert("access-control-allow-origin", v);
+            h.insert(
+                "access-control-expose-headers",
+                HeaderValue::from_static("X-Request-Id, RateLimit, RateLimit-Policy, Retry-After"),
+            );
+        }
+    }
+}
+
+fn window_name(seconds: u64) -> String {
+    match seconds {
+        60 => "minute".into(),
+        3_600 => "hour".into(),
+        86_400 => "day".into(),
+        s => format!("{s}s"),
+    }
+}
+
+fn item_name(w: &WindowState) -> String {
+    let subject = w.key.split(':').next().unwrap_or("ip");
+    format!("{}-{}-{}", w.policy, subject, window_name(w.limit.window_seconds))
+}
+
+/// The IETF `RateLimit-Policy` (every window) and `RateLimit` (the tightest window) fields.
+fn rate_limit_fields(h: &mut HeaderMap, d: &Decision) {
+    if d.windows.is_empty() {
+        return;
+    }
+    let policy = d
+        .windows
+        .iter()
+        .map(|w| format!("\"{}\";q={};w={}", item_name(w), w.limit.limit, w.limit.window_seconds))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        h.insert("ratelimit-policy", v);
+    }
+    let tightest = d.tightest().map(|t| format!("\"{}\";r={};t={}", item_name(t), t.remaining, t.reset_seconds));
+    if let Some(Ok(v)) = tightest.map(|t| HeaderValue::from_str(&t)) {
+        h.insert("ratelimit", v);
+    }
+}

@@ -1,0 +1,61 @@
+//! The one credential check of login and password change: take a lockout slot, verify the password (against a
+//! dummy hash when there is no account, so both cost the same), then record the verdict: a success clears the
+//! record, a failure counts toward the lockout.
+
+use std::future::Future;
+
+use secrecy::SecretString;
+
+use crate::clock::Millis;
+use crate::hashing::{PasswordHasher, Verification};
+use crate::lockout::{Acquire, LockoutPolicy, LockoutStore};
+use crate::store::StoreError;
+
+/// What a credential check decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict<T> {
+    /// The password matches the account `T`; `needs_rehash` when its hash used older parameters.
+    Valid { account: T, needs_rehash: bool },
+    /// No slot was left: the account is locked until then, and the password was not checked.
+    Locked { until: Millis },
+    /// Wrong password or no such account; counted. `locked_until` when this failure locked the account.
+    Invalid { locked_until: Option<Millis> },
+}
+
+/// Checks credentials under the lockout.
+#[derive(Clone, Copy)]
+pub struct CredentialCheck<'a> {
+    pub lockouts: &'a dyn LockoutStore,
+    pub policy: &'a LockoutPolicy,
+    pub hasher: &'a PasswordHasher,
+}
+
+impl CredentialCheck<'_> {
+    /// Checks `password` for the lockout key `key`. `account` is looked up only once a slot is held, and gives the
+    /// account with its stored hash (`None`: no such account, or one that may not log in).
+    pub async fn check<T>(
+        &self,
+        key: &str,
+        account: impl Future<Output = Result<Option<(T, String)>, StoreError>>,
+        password: SecretString,
+        now: Millis,
+    ) -> Result<Verdict<T>, StoreError> {
+        if let Acquire::Locked { until } = self.lockouts.acquire(key, self.policy, now).await? {
+            return Ok(Verdict::Locked { until });
+        }
+        let (account, hash) = match account.await? {
+            Some((account, hash)) => (Some(account), Some(hash)),
+            None => (None, None),
+        };
+        match (self.hasher.verify_async(password, hash).await, account) {
+            (Verification::Valid { needs_rehash }, Some(account)) => {
+                self.lockouts.clear(key).await?;
+                Ok(Verdict::Valid { account, needs_rehash })
+            }
+            _ => {
+                let locked_until = self.lockouts.record_failure(key, self.policy, now).await?;
+                Ok(Verdict::Invalid { locked_until })
+            }
+        }
+    }
+}
