@@ -16,9 +16,8 @@ run: ## Serve every function on http://127.0.0.1:8000 on in-memory stores
 test: ## Install what the tests need, start their services on free ports, run every test, stop the services
 	./scripts/test.sh
 
-lint: ## rustfmt and clippy, as CI runs them
-	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+lint: ## rustfmt, clippy, cargo-deny (licenses, bans, sources, advisories) and cargo-shear, as CI runs them
+	./scripts/lint.sh
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

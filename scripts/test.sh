@@ -15,8 +15,10 @@ die() { printf '\nerror: %s\n' "$*" >&2; exit 1; }
 
 command -v cargo >/dev/null || die "cargo is not installed: install a Rust toolchain (https://rustup.rs)"
 
-run_tests() { # run_tests FILTER_EXPRESSION
-  if cargo nextest --version >/dev/null 2>&1; then
+run_tests() { # run_tests FILTER_EXPRESSION (CLOUDMIND_NO_NEXTEST=1 takes the cargo test path on purpose)
+  # The two-instance tests start the `cloudmind` binary itself.
+  cargo build --locked -q -p cloudmind
+  if [ -z "${CLOUDMIND_NO_NEXTEST:-}" ] && cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --locked --workspace --no-fail-fast -E "$1"
   else
     echo "(cargo-nextest not found: running the same tests with cargo test)" >&2
@@ -28,9 +30,8 @@ run_tests() { # run_tests FILTER_EXPRESSION
   fi
 }
 
-log "lint: rustfmt and clippy"
-cargo fmt --all -- --check || die "code is not formatted: run 'make fmt'"
-cargo clippy --locked --workspace --all-targets -- -D warnings
+log "lint: rustfmt, clippy, cargo-deny, cargo-shear"
+./scripts/lint.sh
 
 log "tests on the in-memory stores"
 run_tests 'not (binary(backends) | binary(instances))'
