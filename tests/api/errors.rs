@@ -186,7 +186,7 @@ struct DownSessions;
 #[async_trait]
 impl SessionLookup for DownSessions {
     async fn lookup(&self, _: &str, _: &str, _: Millis) -> Result<Session, StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(StoreError::unavailable("sessions", "connection refused"))
     }
 }
 
@@ -207,22 +207,22 @@ async fn health_is_unhealthy_503_when_the_store_is_down() {
     #[async_trait]
     impl UserStore for DownUsers {
         async fn create(&self, _: &User) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable("down".into()))
+            Err(StoreError::unavailable("users", "down"))
         }
         async fn get(&self, _: &str) -> Result<Option<User>, StoreError> {
-            Err(StoreError::Unavailable("down".into()))
+            Err(StoreError::unavailable("users", "down"))
         }
         async fn update_profile(&self, _: &str, _: &ProfileChange) -> Result<User, StoreError> {
-            Err(StoreError::Unavailable("down".into()))
+            Err(StoreError::unavailable("users", "down"))
         }
         async fn set_password_hash(&self, _: &str, _: &str, _: bool, _: Millis) -> Result<User, StoreError> {
-            Err(StoreError::Unavailable("down".into()))
+            Err(StoreError::unavailable("users", "down"))
         }
         async fn add_role(&self, _: &str, _: &str) -> Result<User, StoreError> {
-            Err(StoreError::Unavailable("down".into()))
+            Err(StoreError::unavailable("users", "down"))
         }
         async fn ping(&self) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable("down".into()))
+            Err(StoreError::unavailable("users", "down"))
         }
     }
     let base = TestApp::spawn().await;

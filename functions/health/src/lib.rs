@@ -82,7 +82,7 @@ async fn health(state: &Health, call: Call) -> Result<Reply, ApiError> {
     let ping = state.users.ping().await;
     let latency_ms = started.elapsed().as_secs_f64() * 1e3;
     if let Err(e) = &ping {
-        tracing::error!(event = "health_store_unavailable", error = %e);
+        tracing::error!(event = "health_store_unavailable", error = %cloudmind_security::store::error_chain(e));
     }
     let limiter = state.gate.limiter();
     let status = match (&ping, limiter.degraded()) {

@@ -141,7 +141,7 @@ async fn rehash(state: &Login, username: &str, password: SecretString, now: u64)
     match state.hasher.hash_async(password).await {
         Ok(hash) => {
             if let Err(e) = state.users.set_password_hash(username, &hash, false, now).await {
-                tracing::warn!(event = "rehash_not_stored", error = %e);
+                tracing::warn!(event = "rehash_not_stored", error = %cloudmind_security::store::error_chain(&e));
             }
         }
         Err(e) => tracing::warn!(event = "rehash_failed", error = %e),

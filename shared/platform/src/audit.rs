@@ -36,7 +36,7 @@ impl Audit {
             log_event!(info);
         }
         if let Err(e) = self.sink.record(&event).await {
-            tracing::error!(event = "audit_write_failed", error = %e, event_id = %event.id);
+            tracing::error!(event = "audit_write_failed", error = %cloudmind_security::store::error_chain(&e), event_id = %event.id);
         }
     }
 }

@@ -155,7 +155,7 @@ impl Wiring {
                 // Opens the connection (TLS handshake) during init so the first request does not pay for it; a
                 // failure here is reported by the first request that needs the store (and by /health).
                 if let Err(e) = store.ping().await {
-                    tracing::warn!(event = "dynamodb_warm_up_failed", error = %e);
+                    tracing::warn!(event = "dynamodb_warm_up_failed", error = %cloudmind_security::store::error_chain(&e));
                 }
                 Ok(Stores::Dynamo(store))
             })
@@ -239,7 +239,7 @@ impl Wiring {
             let redis = RedisLimiter::new(url, timeout, &infra.redis_key_prefix)
                 .map_err(|e| WiringError::Backend { port: Port::Limiter, source: e.into() })?;
             if let Err(e) = redis.connect().await {
-                tracing::warn!(event = "redis_warm_up_failed", error = %e);
+                tracing::warn!(event = "redis_warm_up_failed", error = %cloudmind_security::store::error_chain(&e));
             }
             let probe = Duration::from_secs(infra.redis_probe_seconds);
             Ok(Arc::new(FallbackLimiter::new(redis, probe, self.audit().await?)))

@@ -22,8 +22,8 @@ pub enum Verification {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+#[error("password hashing failed")]
+pub struct HashError(#[source] crate::store::BoxError);
 
 /// argon2id with fixed parameters, shared by every function that hashes or verifies.
 #[derive(Clone)]
@@ -50,7 +50,7 @@ impl PasswordHasher {
     }
 
     pub fn with_params(m_cost_kib: u32, t_cost: u32, p_cost: u32) -> Result<Self, HashError> {
-        let params = Params::new(m_cost_kib, t_cost, p_cost, None).map_err(|e| HashError(e.to_string()))?;
+        let params = Params::new(m_cost_kib, t_cost, p_cost, None).map_err(|e| HashError(e.into()))?;
         Ok(Self { params, dummy: Arc::new(OnceLock::new()), verifications: Arc::new(AtomicU64::new(0)) })
     }
 
@@ -67,12 +67,12 @@ impl PasswordHasher {
     /// Hashes a password into a PHC string with a fresh random salt.
     pub fn hash(&self, password: &SecretString) -> Result<String, HashError> {
         let mut salt_bytes = [0u8; 16];
-        getrandom::fill(&mut salt_bytes).map_err(|e| HashError(e.to_string()))?;
-        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| HashError(e.to_string()))?;
+        getrandom::fill(&mut salt_bytes).map_err(|e| HashError(e.to_string().into()))?;
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| HashError(e.into()))?;
         self.argon2()
             .hash_password(password.expose_secret().as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| HashError(e.to_string()))
+            .map_err(|e| HashError(e.into()))
     }
 
     /// Verifies a password against a PHC string. A hash that cannot be parsed never verifies.
@@ -112,7 +112,7 @@ impl PasswordHasher {
     /// [`Self::hash`] on the blocking pool.
     pub async fn hash_async(&self, password: SecretString) -> Result<String, HashError> {
         let hasher = self.clone();
-        tokio::task::spawn_blocking(move || hasher.hash(&password)).await.map_err(|e| HashError(e.to_string()))?
+        tokio::task::spawn_blocking(move || hasher.hash(&password)).await.map_err(|e| HashError(e.into()))?
     }
 
     /// [`Self::verify`] on the blocking pool; `None` as the hash runs the dummy verification.

@@ -72,7 +72,7 @@ impl ApiError {
     pub fn from_token(e: crate::tokens::TokenError) -> Self {
         use crate::tokens::TokenError;
         match e {
-            TokenError::Invalid(_) => Self::Unauthorized { token_presented: true },
+            TokenError::Invalid(_) | TokenError::UnknownKey => Self::Unauthorized { token_presented: true },
             TokenError::Expired => Self::TokenExpired,
             TokenError::Revoked => Self::TokenRevoked,
         }
@@ -212,8 +212,8 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         use crate::store::StoreError;
         match e {
-            StoreError::Unavailable(cause) => {
-                tracing::error!(event = "dependency_unavailable", error = %cause);
+            e @ StoreError::Unavailable { .. } => {
+                tracing::error!(event = "dependency_unavailable", error = %crate::store::error_chain(&e));
                 Self::ServiceUnavailable
             }
             StoreError::NotFound => Self::NotFound,

@@ -108,6 +108,9 @@ pub trait TokenDenylist: Send + Sync {
 pub enum TokenError {
     #[error("invalid token: {0}")]
     Invalid(&'static str),
+    /// A well-formed token under a key id this instance does not hold (rotated elsewhere, or forged).
+    #[error("invalid token: unknown key id")]
+    UnknownKey,
     #[error("token expired")]
     Expired,
     #[error("token revoked")]
@@ -168,7 +171,7 @@ impl TokenService {
     pub async fn verify_fresh(&self, token: &str, now: Millis) -> Result<Claims, TokenError> {
         self.keys.refresh(false).await;
         match self.verify(token, now) {
-            Err(TokenError::Invalid("unknown key id")) => {
+            Err(TokenError::UnknownKey) => {
                 self.keys.refresh(true).await;
                 self.verify(token, now)
             }
@@ -215,7 +218,7 @@ impl TokenService {
             return Err(TokenError::Invalid("type"));
         }
         let kid = header.kid.ok_or(TokenError::Invalid("no key id"))?;
-        let key = self.keys.by_kid(&kid).ok_or(TokenError::Invalid("unknown key id"))?;
+        let key = self.keys.by_kid(&kid).ok_or(TokenError::UnknownKey)?;
 
         let mut validation = Validation::new(self.settings.algorithm);
         validation.set_issuer(&[&self.settings.issuer]);
@@ -359,7 +362,7 @@ mod tests {
 
         let other_key = service_with(StaticKeys { current: SigningKey::derive(&[8u8; 32]), previous: None });
         let token = other_key.issue(&user(), NOW).unwrap().token;
-        assert_eq!(svc.verify(&token, NOW), Err(TokenError::Invalid("unknown key id")));
+        assert_eq!(svc.verify(&token, NOW), Err(TokenError::UnknownKey));
     }
 
     #[test]

@@ -36,8 +36,8 @@ impl std::fmt::Debug for RedisLimiter {
     }
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("redis: {e}"))
+fn unavailable(e: impl Into<cloudmind_security::store::BoxError>) -> StoreError {
+    StoreError::unavailable("redis", e)
 }
 
 impl RedisLimiter {

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use cloudmind_security::tokens::{KeyProvider, SigningKey, StaticKeys};
 
 /// How soon after one forced refresh another may happen.
@@ -19,8 +18,12 @@ const FORCED_REFRESH_GAP: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("secrets manager GetSecretValue({stage}): {cause}")]
-    Fetch { stage: &'static str, cause: String },
+    #[error("secrets manager GetSecretValue({stage})")]
+    Fetch {
+        stage: &'static str,
+        #[source]
+        source: cloudmind_security::store::BoxError,
+    },
     #[error("the signing key in the secret ({stage}) is shorter than 32 bytes")]
     ShortKey { stage: &'static str },
 }
@@ -91,7 +94,7 @@ async fn fetch_stage(client: &Client, arn: &str, stage: &'static str) -> Result<
         {
             return Ok(None);
         }
-        Err(e) => return Err(SecretError::Fetch { stage, cause: DisplayErrorContext(&e).to_string() }),
+        Err(e) => return Err(SecretError::Fetch { stage, source: e.into() }),
     };
     let bytes = key_bytes(out.secret_string().unwrap_or_default());
     if bytes.len() < 32 {
@@ -103,10 +106,11 @@ async fn fetch_stage(client: &Client, arn: &str, stage: &'static str) -> Result<
 async fn fetch(client: &Client, arn: &str) -> Result<StaticKeys, SecretError> {
     let (current, previous) =
         tokio::join!(fetch_stage(client, arn, "AWSCURRENT"), fetch_stage(client, arn, "AWSPREVIOUS"));
-    let current = current?.ok_or(SecretError::Fetch { stage: "AWSCURRENT", cause: "no value".into() })?;
+    let current =
+        current?.ok_or(SecretError::Fetch { stage: "AWSCURRENT", source: "the secret has no value".into() })?;
     // A previous version that cannot be read only costs older tokens; the current one is what matters.
     let previous = previous.unwrap_or_else(|e| {
-        tracing::warn!(event = "previous_key_unavailable", error = %e);
+        tracing::warn!(event = "previous_key_unavailable", error = %cloudmind_security::store::error_chain(&e));
         None
     });
     Ok(StaticKeys { current, previous })
@@ -145,7 +149,9 @@ impl KeyProvider for SecretsKeys {
                 }
             }
             // Keep the cached keys: tokens keep verifying while Secrets Manager is unreachable.
-            Err(e) => tracing::error!(event = "key_refresh_failed", error = %e),
+            Err(e) => {
+                tracing::error!(event = "key_refresh_failed", error = %cloudmind_security::store::error_chain(&e))
+            }
         }
     }
 }

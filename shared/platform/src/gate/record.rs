@@ -44,7 +44,9 @@ impl Gate {
         match self.limiter.record_violation(&ctx.client_key, Violation::MaliciousInput, &self.blocks, now).await {
             Ok(Some(block)) => self.record_block(ctx, &block, now).await,
             Ok(None) => {}
-            Err(e) => tracing::error!(event = "violation_not_recorded", error = %e),
+            Err(e) => {
+                tracing::error!(event = "violation_not_recorded", error = %cloudmind_security::store::error_chain(&e))
+            }
         }
     }
 

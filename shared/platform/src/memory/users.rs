@@ -126,7 +126,7 @@ impl TokenDenylist for MemoryDenylist {
         if entries.len() >= self.cap {
             entries.retain(|_, &mut exp| exp > now);
             if entries.len() >= self.cap {
-                return Err(StoreError::Unavailable("denylist is full".into()));
+                return Err(StoreError::unavailable("memory denylist", "full"));
             }
         }
         entries.insert(jti.to_string(), expires_at);
@@ -186,7 +186,7 @@ mod tests {
         list.deny("live", u64::MAX).await.unwrap();
         list.deny("new", u64::MAX).await.unwrap();
         assert_eq!(list.len(), 2, "the expired entry made room");
-        assert!(matches!(list.deny("more", u64::MAX).await, Err(StoreError::Unavailable(_))));
+        assert!(matches!(list.deny("more", u64::MAX).await, Err(StoreError::Unavailable { .. })));
         assert!(list.is_denied("live", 2) && list.is_denied("new", 2));
     }
 }

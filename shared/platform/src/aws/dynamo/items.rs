@@ -1,0 +1,130 @@
+//! Attribute values, keys and the item shapes of users; the shared error mapping of every call.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use cloudmind_security::StoreError;
+use cloudmind_security::clock::Millis;
+use cloudmind_security::users::{ROLE_ADMIN, ROLE_USER, User};
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+/// How long audit events are kept.
+pub(super) const EVENT_RETENTION_DAYS: u64 = 90;
+pub(super) const DAY_MS: u64 = 86_400_000;
+
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(super) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(super) fn get_s(item: &Item, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub(super) fn get_n(item: &Item, key: &str) -> Option<u64> {
+    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+pub(super) fn unavailable<E, R>(op: &'static str, e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::unavailable(op, e)
+}
+
+/// Whether a write lost its condition (the expected outcome of a conditional write, not a failure).
+pub(super) fn condition_failed<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// Epoch seconds for the TTL attribute, rounded up so an item never disappears early.
+pub(super) fn ttl_seconds(ms: Millis) -> u64 {
+    ms.div_ceil(1000)
+}
+
+pub(super) fn user_item(u: &User) -> Item {
+    let mut item = Item::from([
+        ("username".into(), s(&u.username)),
+        ("id".into(), s(&u.id)),
+        ("email".into(), s(&u.email)),
+        ("display_name".into(), s(&u.display_name)),
+        ("password_hash".into(), s(&u.password_hash)),
+        ("roles".into(), AttributeValue::Ss(u.roles.clone())),
+        ("created_at".into(), n(u.created_at)),
+        ("token_generation".into(), n(u.token_generation)),
+        ("disabled".into(), AttributeValue::Bool(u.disabled)),
+    ]);
+    if let Some(t) = u.tokens_valid_after {
+        item.insert("tokens_valid_after".into(), n(t));
+    }
+    item
+}
+
+pub(super) fn parse_user(item: &Item) -> Result<User, StoreError> {
+    let missing = |f: &str| StoreError::unavailable("dynamodb user item", format!("no {f}"));
+    let mut roles: Vec<String> = item.get("roles").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+    let rank = |r: &str| match r {
+        ROLE_USER => 0,
+        ROLE_ADMIN => 1,
+        _ => 2,
+    };
+    roles.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    Ok(User {
+        id: get_s(item, "id").ok_or_else(|| missing("id"))?,
+        username: get_s(item, "username").ok_or_else(|| missing("username"))?,
+        email: get_s(item, "email").unwrap_or_default(),
+        display_name: get_s(item, "display_name").unwrap_or_default(),
+        password_hash: get_s(item, "password_hash").ok_or_else(|| missing("password_hash"))?,
+        roles,
+        created_at: get_n(item, "created_at").unwrap_or_default(),
+        tokens_valid_after: get_n(item, "tokens_valid_after"),
+        token_generation: get_n(item, "token_generation").unwrap_or_default(),
+        disabled: item.get("disabled").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+    })
+}
+
+pub(super) fn lockout_key(username: &str) -> Item {
+    Item::from([("pk".into(), s(format!("LOCKOUT#{username}"))), ("sk".into(), s("LOCKOUT"))])
+}
+
+pub(super) fn token_key(jti: &str) -> Item {
+    Item::from([("pk".into(), s(format!("TOKEN#{jti}"))), ("sk".into(), s("TOKEN"))])
+}
+
+/// The UTC day (`YYYY-MM-DD`) of a time.
+pub(super) fn day_of(at: Millis) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at as i64).unwrap_or_default().format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_round_trip_through_items() {
+        let mut u = User::example("alice");
+        u.roles = vec!["admin".into(), "user".into()];
+        u.tokens_valid_after = Some(42);
+        let back = parse_user(&user_item(&u)).unwrap();
+        assert_eq!(back.roles, vec!["user", "admin"]);
+        assert_eq!(back.tokens_valid_after, Some(42));
+        assert_eq!(User { roles: back.roles.clone(), ..u }, back);
+    }
+
+    #[test]
+    fn ttl_rounds_up_and_days_are_utc() {
+        assert_eq!(ttl_seconds(1_001), 2);
+        assert_eq!(ttl_seconds(1_000), 1);
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(DAY_MS - 1), "1970-01-01");
+    }
+}

@@ -1,0 +1,79 @@
+//! `TOKEN#<jti>` denylist items, and the session lookup of a protected request (one `BatchGetItem` over both
+//! tables).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use cloudmind_security::StoreError;
+use cloudmind_security::clock::Millis;
+use cloudmind_security::tokens::TokenDenylist;
+use cloudmind_security::users::{Session, SessionLookup};
+
+use super::DynamoStore;
+use super::items::{Item, get_n, n, parse_user, s, token_key, ttl_seconds, unavailable};
+
+#[async_trait]
+impl TokenDenylist for DynamoStore {
+    async fn deny(&self, jti: &str, expires_at: Millis) -> Result<(), StoreError> {
+        let mut item = token_key(jti);
+        item.insert("expires_ms".into(), n(expires_at));
+        item.insert("expires_at".into(), n(ttl_seconds(expires_at)));
+        self.client
+            .put_item()
+            .table_name(&self.security)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("dynamodb PutItem", e))
+    }
+}
+
+#[async_trait]
+impl SessionLookup for DynamoStore {
+    async fn lookup(&self, jti: &str, username: &str, now: Millis) -> Result<Session, StoreError> {
+        let mut request = HashMap::from([
+            (
+                self.security.clone(),
+                KeysAndAttributes::builder()
+                    .keys(token_key(jti))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::unavailable("dynamodb BatchGetItem", e))?,
+            ),
+            (
+                self.users.clone(),
+                KeysAndAttributes::builder()
+                    .keys(Item::from([("username".into(), s(username))]))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::unavailable("dynamodb BatchGetItem", e))?,
+            ),
+        ]);
+        let mut session = Session { denied: false, user: None };
+        for _ in 0..3 {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(|e| unavailable("dynamodb BatchGetItem", e))?;
+            for (table, items) in out.responses.unwrap_or_default() {
+                for item in items {
+                    if table == self.security {
+                        session.denied |= get_n(&item, "expires_ms").is_some_and(|exp| exp > now);
+                    } else {
+                        session.user = Some(parse_user(&item)?);
+                    }
+                }
+            }
+            match out.unprocessed_keys.filter(|u| !u.is_empty()) {
+                None => return Ok(session),
+                Some(unprocessed) => request = unprocessed,
+            }
+        }
+        Err(StoreError::unavailable("dynamodb BatchGetItem", "keys left unprocessed after three tries"))
+    }
+}
