@@ -1,6 +1,6 @@
 //! The admin API.
 
-use cloudmind_security::ratelimit::Violation;
+use cloudmind_security::ratelimit::{Subject, Violation};
 use cloudmind_tests::{TestApp, assert_problem};
 use serde_json::{Value, json};
 
@@ -120,7 +120,7 @@ async fn deleting_a_block_lets_the_client_back_in() {
     let stats = app.backends.limiter.stats(cloudmind_security::clock::now_ms()).await.unwrap();
     assert_eq!(stats.blocked[0].key, "ip:127.0.0.1");
     assert_eq!(stats.blocked[0].reason, "malicious_input");
-    assert!(app.backends.limiter.unblock("ip:127.0.0.1").await.unwrap());
+    assert!(app.backends.limiter.unblock(&Subject::ip("127.0.0.1".parse().unwrap())).await.unwrap());
     assert_eq!(app.client.get(app.url("/health")).send().await.unwrap().status(), 200);
 
     let delete = |key: &'static str| {
@@ -128,9 +128,9 @@ async fn deleting_a_block_lets_the_client_back_in() {
     };
     let blocks = app.settings.blocks;
     let now = cloudmind_security::clock::now_ms();
-    let other = "ip:203.0.113.9";
-    app.backends.limiter.record_violation(other, Violation::MaliciousInput, &blocks, now).await.unwrap();
-    app.backends.limiter.record_violation(other, Violation::MaliciousInput, &blocks, now).await.unwrap();
+    let other = Subject::ip("203.0.113.9".parse().unwrap());
+    app.backends.limiter.record_violation(&other, Violation::MaliciousInput, &blocks, now).await.unwrap();
+    app.backends.limiter.record_violation(&other, Violation::MaliciousInput, &blocks, now).await.unwrap();
     assert_eq!(app.backends.limiter.stats(now).await.unwrap().blocked.len(), 1);
     assert_eq!(delete("ip:203.0.113.9").await.unwrap().status(), 204);
     assert!(app.backends.limiter.stats(now).await.unwrap().blocked.is_empty());
@@ -139,4 +139,15 @@ async fn deleting_a_block_lets_the_client_back_in() {
     assert_eq!(delete("ip%3A2001%3Adb8%3A1%3A2%3A%3A%2F64").await.unwrap().status(), 204);
     assert_eq!(delete("user:alice").await.unwrap().status(), 204);
     assert_problem(delete("host:example").await.unwrap(), 400, "validation_failed").await;
+
+    // An IPv6 client is blocked as its /64; any spelling of it (upper case, zeros written out, one address of the
+    // prefix) lifts that block.
+    let v6 = Subject::ip("2001:db8:1:2::77".parse().unwrap());
+    for spelling in ["ip%3A2001%3ADB8%3A1%3A2%3A0%3A0%3A0%3A5", "ip%3A2001%3A0db8%3A0001%3A0002%3A%3A%2F64"] {
+        app.backends.limiter.record_violation(&v6, Violation::MaliciousInput, &blocks, now).await.unwrap();
+        app.backends.limiter.record_violation(&v6, Violation::MaliciousInput, &blocks, now).await.unwrap();
+        assert_eq!(app.backends.limiter.stats(now).await.unwrap().blocked.len(), 1);
+        assert_eq!(delete(spelling).await.unwrap().status(), 204);
+        assert!(app.backends.limiter.stats(now).await.unwrap().blocked.is_empty(), "{spelling} lifts the block");
+    }
 }

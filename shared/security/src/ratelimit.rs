@@ -119,39 +119,98 @@ impl Default for Policies {
     }
 }
 
-/// The client key of an IP: `ip:<address>`, IPv6 counted per /64 (`ip:2001:db8:1:2::/64`).
-pub fn ip_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => format!("ip:{v4}"),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => format!("ip:{v4}"),
-            None => {
-                let s = v6.segments();
-                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-                format!("ip:{prefix}/64")
-            }
-        },
+/// Who a rate limit or a block applies to: a client address (`ip:<address>`, IPv6 counted per /64 as
+/// `ip:2001:db8:1:2::/64`, IPv4-mapped IPv6 as IPv4) or a user (`user:<username>`). Always in canonical form, so one
+/// client has one spelling in counters, blocks and the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Subject(String);
+
+/// The two kinds of [`Subject`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectKind {
+    Ip,
+    User,
+}
+
+impl Subject {
+    /// The subject of a client address.
+    pub fn ip(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self(format!("ip:{v4}")),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(format!("ip:{v4}")),
+                None => {
+                    let s = v6.segments();
+                    let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                    Self(format!("ip:{prefix}/64"))
+                }
+            },
+        }
+    }
+
+    /// The subject of a client whose address the platform did not give.
+    pub fn unknown_ip() -> Self {
+        Self("ip:unknown".into())
+    }
+
+    /// The subject of a (normalized) username.
+    pub fn user(username: &str) -> Self {
+        Self(format!("user:{username}"))
+    }
+
+    /// Reads a subject as an operator writes it (`ip:203.0.113.9`, `ip:2001:DB8:0:0:0:0:0:1`, `ip:2001:db8::/64`,
+    /// `user:Alice`) into its canonical form; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        if let Some(ip) = text.strip_prefix("ip:") {
+            return match ip.strip_suffix("/64") {
+                Some(prefix) => match prefix.parse::<IpAddr>().ok()? {
+                    IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => Some(Self::ip(IpAddr::V6(v6))),
+                    _ => None,
+                },
+                None => ip.parse::<IpAddr>().ok().map(Self::ip),
+            };
+        }
+        let username = crate::validation::Username::parse(text.strip_prefix("user:")?).ok()?;
+        Some(Self::user(username.as_str()))
+    }
+
+    pub fn kind(&self) -> SubjectKind {
+        if self.0.starts_with("user:") { SubjectKind::User } else { SubjectKind::Ip }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
-/// The client key of a user: `user:<username>`.
-pub fn user_key(username: &str) -> String {
-    format!("user:{username}")
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ip => "ip",
+            Self::User => "user",
+        }
+    }
 }
 
 /// A counter to check: one window of one policy for one key, at the current window index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowCheck {
-    /// The subject (`ip:…` or `user:…`).
-    pub key: String,
+    pub key: Subject,
     pub policy: PolicyId,
     pub limit: Limit,
 }
 
 impl WindowCheck {
     /// Every window of `policy` for `key`.
-    pub fn for_policy(policy: &Policy, key: &str) -> Vec<Self> {
-        policy.limits.iter().map(|&limit| Self { key: key.to_string(), policy: policy.name, limit }).collect()
+    pub fn for_policy(policy: &Policy, key: &Subject) -> Vec<Self> {
+        policy.limits.iter().map(|&limit| Self { key: key.clone(), policy: policy.name, limit }).collect()
     }
 
     /// The start of the current window and its end (exclusive), in milliseconds.
@@ -171,7 +230,7 @@ impl WindowCheck {
 /// The state of one window after a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowState {
-    pub key: String,
+    pub key: Subject,
     pub policy: PolicyId,
     pub limit: Limit,
     pub remaining: u64,
@@ -187,7 +246,7 @@ pub struct Decision {
     /// When refused: whole seconds until every exhausted window admits again.
     pub retry_after: u64,
     /// When refused: the subjects whose windows were exhausted.
-    pub limited_keys: Vec<String>,
+    pub limited_keys: Vec<Subject>,
 }
 
 impl Decision {
@@ -207,7 +266,7 @@ impl Decision {
 pub fn decide(checks: &[WindowCheck], counts: &[u64], now: Millis) -> Decision {
     let mut allowed = true;
     let mut retry_after = 0;
-    let mut limited_keys: Vec<String> = Vec::new();
+    let mut limited_keys: Vec<Subject> = Vec::new();
     let mut windows = Vec::with_capacity(checks.len());
     for (check, &count) in checks.iter().zip(counts) {
         let (_, end) = check.window(now);
@@ -283,9 +342,9 @@ pub struct Block {
 }
 
 /// One rate-limit question: the client key with its windows, and the user's windows once the user is known.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Admission {
-    pub client_key: String,
+    pub client_key: Subject,
     pub checks: Vec<WindowCheck>,
 }
 
@@ -330,13 +389,13 @@ pub trait Limiter: Send + Sync {
     /// Counts a violation of `key`; returns the block when this one crossed the threshold.
     async fn record_violation(
         &self,
-        key: &str,
+        key: &Subject,
         violation: Violation,
         blocks: &BlockPolicy,
         now: Millis,
     ) -> Result<Option<Block>, StoreError>;
     /// Lifts a block (and forgets its violations). `true` when there was one.
-    async fn unblock(&self, key: &str) -> Result<bool, StoreError>;
+    async fn unblock(&self, key: &Subject) -> Result<bool, StoreError>;
     async fn stats(&self, now: Millis) -> Result<LimiterStats, StoreError>;
     /// `redis` or `memory`.
     fn backend(&self) -> &'static str;
@@ -355,7 +414,7 @@ mod tests {
     use super::*;
 
     fn login_checks() -> Vec<WindowCheck> {
-        WindowCheck::for_policy(&Policies::default().login, "ip:203.0.113.9")
+        WindowCheck::for_policy(&Policies::default().login, &Subject::ip("203.0.113.9".parse().unwrap()))
     }
 
     #[test]
@@ -371,7 +430,7 @@ mod tests {
         assert_eq!(d.retry_after, 30);
         let d = decide(&checks, &[5, 20, 20], now);
         assert_eq!(d.retry_after, 3_600 - 30, "the hour window is the one that admits last");
-        assert_eq!(d.limited_keys, vec!["ip:203.0.113.9".to_string()]);
+        assert_eq!(d.limited_keys.iter().map(Subject::as_str).collect::<Vec<_>>(), vec!["ip:203.0.113.9"]);
     }
 
     #[test]
@@ -385,10 +444,38 @@ mod tests {
     fn ipv6_clients_are_counted_per_64() {
         let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        assert_eq!(ip_key(a), "ip:2001:db8:1:2::/64");
-        assert_eq!(ip_key(a), ip_key(b));
-        assert_eq!(ip_key("::ffff:192.0.2.1".parse().unwrap()), "ip:192.0.2.1");
-        assert_eq!(ip_key("203.0.113.9".parse().unwrap()), "ip:203.0.113.9");
+        assert_eq!(Subject::ip(a).as_str(), "ip:2001:db8:1:2::/64");
+        assert_eq!(Subject::ip(a), Subject::ip(b));
+        assert_eq!(Subject::ip("::ffff:192.0.2.1".parse().unwrap()).as_str(), "ip:192.0.2.1");
+        assert_eq!(Subject::ip("203.0.113.9".parse().unwrap()).as_str(), "ip:203.0.113.9");
+    }
+
+    #[test]
+    fn subjects_parse_into_one_canonical_spelling() {
+        let canonical = |text: &str| Subject::parse(text).map(|s| s.as_str().to_string());
+        for (text, expected) in [
+            ("ip:203.0.113.9", "ip:203.0.113.9"),
+            ("ip:::ffff:203.0.113.9", "ip:203.0.113.9"),
+            ("ip:2001:DB8:1:2:0:0:0:0/64", "ip:2001:db8:1:2::/64"),
+            ("ip:2001:0db8:0001:0002::/64", "ip:2001:db8:1:2::/64"),
+            ("ip:2001:db8:1:2::7", "ip:2001:db8:1:2::/64"),
+            ("user:Alice", "user:alice"),
+        ] {
+            assert_eq!(canonical(text).as_deref(), Some(expected), "{text}");
+        }
+        for bad in [
+            "",
+            "203.0.113.9",
+            "ip:",
+            "ip:999.1.1.1",
+            "ip:203.0.113.9/64",
+            "ip:::ffff:1.2.3.4/64",
+            "user:",
+            "user:a b",
+            "host:x",
+        ] {
+            assert_eq!(canonical(bad), None, "{bad}");
+        }
     }
 
     #[test]

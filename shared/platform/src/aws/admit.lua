@@ -1,12 +1,11 @@
--- CloudMind rate-limit decision: one call per request, on the server's clock.
+-- CloudMind rate-limit decision: one call per request, on the server's clock (prelude.lua comes first).
 -- KEYS[1] block of the client   KEYS[2] its rate-limit violations (zset)   KEYS[3] statistics (hash)
 -- KEYS[4] offenders (zset)      KEYS[5] index of blocks (zset)             KEYS[6..] one hash per window {s, c}
 -- ARGV[1] number of windows  ARGV[2] policy  ARGV[3] client key  ARGV[4] violations that block
 -- ARGV[5] violation window (ms)  ARGV[6] block duration (ms)  then per window: limit, window (s), subject key
 -- Returns {1, now, "reason|until"} when blocked, else {0 admitted | 2 refused, now, newly blocked until or 0,
 -- count of each window before this request...}.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = clock_ms()
 local block = redis.call('GET', KEYS[1])
 if block then
   return {1, now, block}
@@ -54,15 +53,7 @@ else
     end
   end
   local threshold, window, duration = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-  redis.call('ZADD', KEYS[2], now, now .. '-' .. redis.call('ZCARD', KEYS[2]))
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  redis.call('PEXPIRE', KEYS[2], window)
-  if threshold > 0 and redis.call('ZCARD', KEYS[2]) >= threshold then
-    redis.call('SET', KEYS[1], 'rate_limited|' .. (now + duration), 'PX', duration)
-    redis.call('ZADD', KEYS[5], now + duration, ARGV[3])
-    redis.call('DEL', KEYS[2])
-    out[3] = now + duration
-  end
+  out[3] = violate(KEYS[1], KEYS[2], KEYS[5], threshold, window, duration, ARGV[3], 'rate_limited', now)
 end
 for i = 1, n do
   out[#out + 1] = counts[i]

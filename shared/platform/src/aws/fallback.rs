@@ -14,7 +14,9 @@ use async_trait::async_trait;
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::{Millis, now_ms};
 use cloudmind_security::events::{EventKind, SecurityEvent};
-use cloudmind_security::ratelimit::{Admission, Admitted, Block, BlockPolicy, Limiter, LimiterStats, Violation};
+use cloudmind_security::ratelimit::{
+    Admission, Admitted, Block, BlockPolicy, Limiter, LimiterStats, Subject, Violation,
+};
 use serde_json::{Value, json};
 
 use super::redis::RedisLimiter;
@@ -99,7 +101,7 @@ impl Limiter for FallbackLimiter {
 
     async fn record_violation(
         &self,
-        key: &str,
+        key: &Subject,
         violation: Violation,
         blocks: &BlockPolicy,
         now: Millis,
@@ -111,7 +113,7 @@ impl Limiter for FallbackLimiter {
         .await
     }
 
-    async fn unblock(&self, key: &str) -> Result<bool, StoreError> {
+    async fn unblock(&self, key: &Subject) -> Result<bool, StoreError> {
         // Lift it everywhere it may be: in Redis and in this instance's fallback.
         let in_memory = self.memory.unblock(key).await?;
         let in_redis = self.route(self.redis.unblock(key), async { Ok(false) }).await?;

@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::ratelimit::{
-    Admission, Admitted, Block, BlockPolicy, Counts, Decision, Limiter, LimiterStats, Offender, Violation, decide,
+    Admission, Admitted, Block, BlockPolicy, Counts, Decision, Limiter, LimiterStats, Offender, Subject, Violation,
+    decide,
 };
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
@@ -48,8 +49,8 @@ impl RedisLimiter {
             conn: tokio::sync::Mutex::new(None),
             timeout,
             tag: format!("{{{prefix}}}"),
-            admit: Script::new(include_str!("admit.lua")),
-            violation: Script::new(include_str!("violation.lua")),
+            admit: Script::new(concat!(include_str!("prelude.lua"), include_str!("admit.lua"))),
+            violation: Script::new(concat!(include_str!("prelude.lua"), include_str!("violation.lua"))),
         })
     }
 
@@ -124,7 +125,7 @@ fn parse_block(key: &str, value: &str) -> Option<Block> {
 impl Limiter for RedisLimiter {
     async fn admit(&self, admission: &Admission, blocks: &BlockPolicy, _now: Millis) -> Result<Admitted, StoreError> {
         let mut conn = self.connect().await?;
-        let client = &admission.client_key;
+        let client = admission.client_key.as_str();
         let mut invocation = self.admit.prepare_invoke();
         invocation
             .key(self.block_key(client))
@@ -142,8 +143,8 @@ impl Limiter for RedisLimiter {
             .arg(blocks.block_ms);
         for check in &admission.checks {
             let window = check.limit.window_seconds.to_string();
-            invocation.key(self.key(&["rl", check.policy.as_str(), &check.key, &window]));
-            invocation.arg(check.limit.limit).arg(check.limit.window_seconds).arg(&check.key);
+            invocation.key(self.key(&["rl", check.policy.as_str(), check.key.as_str(), &window]));
+            invocation.arg(check.limit.limit).arg(check.limit.window_seconds).arg(check.key.as_str());
         }
         let reply: Vec<redis::Value> = self.within(invocation.invoke_async(&mut conn)).await?;
         let int = |i: usize| match reply.get(i) {
@@ -164,7 +165,7 @@ impl Limiter for RedisLimiter {
         let decision =
             if admission.checks.is_empty() { Decision::unlimited() } else { decide(&admission.checks, &counts, now) };
         let newly_blocked = (newly > 0).then(|| Block {
-            key: client.clone(),
+            key: client.to_string(),
             reason: Violation::RateLimited.reason().to_string(),
             until: newly,
         });
@@ -173,11 +174,12 @@ impl Limiter for RedisLimiter {
 
     async fn record_violation(
         &self,
-        key: &str,
+        key: &Subject,
         violation: Violation,
         blocks: &BlockPolicy,
         _now: Millis,
     ) -> Result<Option<Block>, StoreError> {
+        let key = key.as_str();
         let mut conn = self.connect().await?;
         let mut invocation = self.violation.prepare_invoke();
         invocation
@@ -193,7 +195,8 @@ impl Limiter for RedisLimiter {
         Ok((until > 0).then(|| Block { key: key.to_string(), reason: violation.reason().to_string(), until }))
     }
 
-    async fn unblock(&self, key: &str) -> Result<bool, StoreError> {
+    async fn unblock(&self, key: &Subject) -> Result<bool, StoreError> {
+        let key = key.as_str();
         let mut conn = self.connect().await?;
         let (removed, _, _, _): (u64, u64, u64, u64) = self
             .within(

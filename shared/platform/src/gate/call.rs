@@ -2,6 +2,7 @@
 
 use cloudmind_security::clock::Millis;
 use cloudmind_security::events::{EventKind, SecurityEvent};
+use cloudmind_security::ratelimit::Subject;
 use cloudmind_security::tokens::Claims;
 use cloudmind_security::users::User;
 use serde_json::Value;
@@ -15,7 +16,7 @@ pub struct Ctx {
     /// The client IP as text (`unknown` if the platform gave none).
     pub client_ip: String,
     /// The rate-limit subject of the client: `ip:<address>`, IPv6 as its /64.
-    pub client_key: String,
+    pub client_key: Subject,
 }
 
 impl Ctx {

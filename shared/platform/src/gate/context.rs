@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use cloudmind_security::ratelimit::ip_key;
+use cloudmind_security::ratelimit::Subject;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
@@ -27,7 +27,7 @@ pub(super) fn context(req: &Request) -> Ctx {
     Ctx {
         request_id,
         client_ip: ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
-        client_key: ip.map_or_else(|| "ip:unknown".to_string(), ip_key),
+        client_key: ip.map_or_else(Subject::unknown_ip, Subject::ip),
     }
 }
 

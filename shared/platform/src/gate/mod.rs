@@ -24,7 +24,7 @@ use cloudmind_security::ApiError;
 use cloudmind_security::clock::{Millis, now_ms, seconds_until};
 use cloudmind_security::events::EventKind;
 use cloudmind_security::ratelimit::{
-    Admission, Admitted, BlockPolicy, Decision, Limiter, Policies, PolicyId, WindowCheck, user_key,
+    Admission, Admitted, BlockPolicy, Decision, Limiter, Policies, PolicyId, Subject, WindowCheck,
 };
 use cloudmind_security::tokens::{Claims, TokenService, check_revocation};
 use cloudmind_security::users::{ROLE_ADMIN, SessionLookup};
@@ -179,7 +179,7 @@ impl Gate {
             let policy = self.policies.get(route.limits);
             admission.checks = WindowCheck::for_policy(policy, &ctx.client_key);
             if let (Some(c), true, PolicyId::Api) = (claims, user_admissible, route.limits) {
-                admission.checks.extend(WindowCheck::for_policy(policy, &user_key(&c.username)));
+                admission.checks.extend(WindowCheck::for_policy(policy, &Subject::user(&c.username)));
             }
         }
         let session = async {

@@ -3,7 +3,7 @@
 use cloudmind_security::ApiError;
 use cloudmind_security::clock::{Millis, seconds_until};
 use cloudmind_security::events::EventKind;
-use cloudmind_security::ratelimit::{Block, Decision, Violation};
+use cloudmind_security::ratelimit::{Block, Decision, Subject, Violation};
 use cloudmind_security::threats::{Finding, Threat};
 
 use super::Gate;
@@ -14,7 +14,7 @@ impl Gate {
         let policy = d.windows.first().map_or("", |w| w.policy.as_str());
         let event = ctx.event(EventKind::RateLimitExceeded, now).detail(format!(
             "policy={policy} limited={} retry_after={}",
-            d.limited_keys.join(","),
+            d.limited_keys.iter().map(Subject::as_str).collect::<Vec<_>>().join(","),
             d.retry_after
         ));
         self.audit.record(event).await;

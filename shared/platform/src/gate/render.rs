@@ -92,8 +92,7 @@ fn window_name(seconds: u64) -> String {
 }
 
 fn item_name(w: &WindowState) -> String {
-    let subject = w.key.split(':').next().unwrap_or("ip");
-    format!("{}-{}-{}", w.policy, subject, window_name(w.limit.window_seconds))
+    format!("{}-{}-{}", w.policy, w.key.kind().as_str(), window_name(w.limit.window_seconds))
 }
 
 /// The IETF `RateLimit-Policy` (every window) and `RateLimit` (the tightest window) fields.

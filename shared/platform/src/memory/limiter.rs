@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::ratelimit::{
-    Admission, Admitted, Block, BlockPolicy, Counts, Decision, Limiter, LimiterStats, Offender, PolicyId, Violation,
-    decide,
+    Admission, Admitted, Block, BlockPolicy, Counts, Decision, Limiter, LimiterStats, Offender, PolicyId, Subject,
+    Violation, decide,
 };
 
 use super::lock;
@@ -127,7 +127,7 @@ impl State {
 impl Limiter for MemoryLimiter {
     async fn admit(&self, admission: &Admission, blocks: &BlockPolicy, now: Millis) -> Result<Admitted, StoreError> {
         let mut state = lock(&self.state);
-        if let Some(block) = state.active_block(&admission.client_key, now) {
+        if let Some(block) = state.active_block(admission.client_key.as_str(), now) {
             return Ok(Admitted { block: Some(block), decision: Decision::unlimited(), newly_blocked: None });
         }
         if admission.checks.is_empty() {
@@ -152,27 +152,27 @@ impl Limiter for MemoryLimiter {
             }
         } else {
             for key in &decision.limited_keys {
-                state.offend(key);
+                state.offend(key.as_str());
             }
-            newly_blocked = state.violate(&admission.client_key, Violation::RateLimited, blocks, now);
+            newly_blocked = state.violate(admission.client_key.as_str(), Violation::RateLimited, blocks, now);
         }
         Ok(Admitted { block: None, decision, newly_blocked })
     }
 
     async fn record_violation(
         &self,
-        key: &str,
+        key: &Subject,
         violation: Violation,
         blocks: &BlockPolicy,
         now: Millis,
     ) -> Result<Option<Block>, StoreError> {
-        Ok(lock(&self.state).violate(key, violation, blocks, now))
+        Ok(lock(&self.state).violate(key.as_str(), violation, blocks, now))
     }
 
-    async fn unblock(&self, key: &str) -> Result<bool, StoreError> {
+    async fn unblock(&self, key: &Subject) -> Result<bool, StoreError> {
         let mut state = lock(&self.state);
-        state.violations.retain(|(k, _), _| k != key);
-        Ok(state.blocks.remove(key).is_some())
+        state.violations.retain(|(k, _), _| k != key.as_str());
+        Ok(state.blocks.remove(key.as_str()).is_some())
     }
 
     async fn stats(&self, now: Millis) -> Result<LimiterStats, StoreError> {
@@ -200,8 +200,17 @@ mod tests {
     use cloudmind_security::ratelimit::{Policies, WindowCheck};
     use std::sync::Arc;
 
-    fn login(ip: &str) -> Admission {
-        let key = format!("ip:{ip}");
+    /// The subject of a test client: `a` is 192.0.2.10, `b` 192.0.2.11, … ; anything else is an address.
+    fn client(name: &str) -> Subject {
+        let ip = match name.as_bytes() {
+            [c @ b'a'..=b'z'] => format!("192.0.2.{}", 10 + c - b'a'),
+            _ => name.to_string(),
+        };
+        Subject::ip(ip.parse().unwrap())
+    }
+
+    fn login(name: &str) -> Admission {
+        let key = client(name);
         Admission { checks: WindowCheck::for_policy(&Policies::default().login, &key), client_key: key }
     }
 
@@ -252,24 +261,24 @@ mod tests {
             blocked = blocked.or(limiter.admit(&login("b"), &BLOCKS, 0).await.unwrap().newly_blocked);
         }
         let block = blocked.expect("the third refusal blocks");
-        assert_eq!((block.key.as_str(), block.until), ("ip:b", 900_000));
+        assert_eq!((block.key.as_str(), block.until), ("ip:192.0.2.11", 900_000));
         let during = limiter.admit(&login("b"), &BLOCKS, 899_999).await.unwrap();
         assert!(during.block.is_some());
         assert!(limiter.admit(&login("b"), &BLOCKS, 900_000).await.unwrap().block.is_none(), "blocks expire");
 
-        limiter.record_violation("ip:c", Violation::MaliciousInput, &BLOCKS, 0).await.unwrap();
-        assert!(limiter.record_violation("ip:c", Violation::MaliciousInput, &BLOCKS, 0).await.unwrap().is_some());
-        assert!(limiter.unblock("ip:c").await.unwrap());
+        limiter.record_violation(&client("c"), Violation::MaliciousInput, &BLOCKS, 0).await.unwrap();
+        assert!(limiter.record_violation(&client("c"), Violation::MaliciousInput, &BLOCKS, 0).await.unwrap().is_some());
+        assert!(limiter.unblock(&client("c")).await.unwrap());
         assert!(limiter.admit(&login("c"), &BLOCKS, 1).await.unwrap().block.is_none());
         let stats = limiter.stats(1).await.unwrap();
-        assert_eq!(stats.top_offenders[0], Offender { key: "ip:b".into(), limited: 3 });
+        assert_eq!(stats.top_offenders[0], Offender { key: "ip:192.0.2.11".into(), limited: 3 });
     }
 
     #[tokio::test]
     async fn violations_outside_the_window_do_not_count() {
         let limiter = MemoryLimiter::default();
-        limiter.record_violation("ip:d", Violation::MaliciousInput, &BLOCKS, 0).await.unwrap();
-        let later = limiter.record_violation("ip:d", Violation::MaliciousInput, &BLOCKS, 600_000).await.unwrap();
+        limiter.record_violation(&client("d"), Violation::MaliciousInput, &BLOCKS, 0).await.unwrap();
+        let later = limiter.record_violation(&client("d"), Violation::MaliciousInput, &BLOCKS, 600_000).await.unwrap();
         assert!(later.is_none());
     }
 
