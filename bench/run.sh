@@ -4,7 +4,10 @@
 # same release profile and run through the same Runtime API stub (bench/lambda_timer.py). The functions run in
 # Lambda mode against redis-server and moto on loopback (started here), so their figures include the real SDK and
 # Redis clients; moto answers in milliseconds, so wall times of calls that reach it are not AWS latencies.
-# BENCH_RUNS (default 10) cold starts per target, BENCH_WARM (default 200) warm invokes per run.
+# BENCH_RUNS (default 10) cold starts per target, BENCH_WARM (default 200) warm invokes per run. Then instruction
+# counts under callgrind (repeatable where times are not): init + first invoke, and per warm invoke as
+# (Ir(N2) - Ir(N1)) / (N2 - N1). BENCH_CALLGRIND=0 skips them; BENCH_BIN (default target/release) measures other
+# binaries of the same names (a build of an older commit, say) with BENCH_SKIP_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="$PWD/.tmp/bench"
@@ -12,9 +15,13 @@ RUNS=${BENCH_RUNS:-10}
 WARM=${BENCH_WARM:-200}
 mkdir -p "$WORK"
 
+BIN=${BENCH_BIN:-target/release}
+
 # The measured binaries in the release profile (fat LTO: a few minutes each); the setup CLI in the dev profile.
-cargo build --release --locked -p cloudmind-floor-runtime -p cloudmind-floor-http -p cloudmind-health \
-  -p cloudmind-protected -p cloudmind-login
+if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+  cargo build --release --locked -p cloudmind-floor-runtime -p cloudmind-floor-http -p cloudmind-health \
+    -p cloudmind-protected -p cloudmind-login
+fi
 cargo build --locked -p cloudmind
 CLI=target/debug/cloudmind
 
@@ -42,14 +49,37 @@ sed "s/REPLACE_WITH_ACCESS_TOKEN/$TOKEN/" events/protected-me.json >"$WORK/prote
 timer() { taskset -c 1 python3 bench/lambda_timer.py --runs "$RUNS" "$@"; }
 echo
 echo "cold start and warm invokes (median of $RUNS runs; function pinned to CPU 1):"
-timer --warm "$WARM" --label "F1 runtime" -- target/release/floor-runtime
-timer --warm "$WARM" --label "F2 http" --event events/health.json -- target/release/floor-http
-timer --warm "$WARM" --label health --event events/health.json -- target/release/health
-timer --warm "$WARM" --label "protected me" --event "$WORK/protected-me.json" -- target/release/protected
-timer --warm 30 --label login --event events/login-success.json -- target/release/login
-
+timer --warm "$WARM" --label "F1 runtime" -- "$BIN/floor-runtime"
+timer --warm "$WARM" --label "F2 http" --event events/health.json -- "$BIN/floor-http"
+timer --warm "$WARM" --label health --event events/health.json -- "$BIN/health"
+timer --warm "$WARM" --label "protected me" --event "$WORK/protected-me.json" -- "$BIN/protected"
+timer --warm 30 --label login --event events/login-success.json -- "$BIN/login"
+# Login under load: the argon2 memory of one hash, not of one per thread or arena.
 echo
+
 echo "stripped binaries (host, release profile):"
 for bin in floor-runtime floor-http health protected login; do
-  printf '  %-14s %6.2f MB\n' "$bin" "$(python3 -c "import os; print(os.path.getsize('target/release/$bin') / 1e6)")"
+  printf '  %-14s %6.2f MB\n' "$bin" "$(python3 -c "import os; print(os.path.getsize('$BIN/$bin') / 1e6)")"
+done
+
+[ "${BENCH_CALLGRIND:-1}" = 0 ] && exit 0
+command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind (or BENCH_CALLGRIND=0)" >&2; exit 1; }
+# A Redis call under valgrind is slower than the default 250 ms timeout.
+export REDIS_TIMEOUT_MS=20000
+ir() { # ir WARM EVENT BINARY -> total instructions of the function's process (init, first and WARM invokes)
+  local out="$WORK/callgrind.$(basename "$3").$1.out"
+  python3 bench/lambda_timer.py --runs 1 --warm "$1" --event "$2" -- \
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$3" >/dev/null
+  awk '/^(summary|totals):/ {print $2; exit}' "$out"
+}
+echo
+echo "instructions (callgrind; N1 = 10 and N2 = 60 warm invokes):"
+for target in "F2 http|events/health.json|floor-http" "health|events/health.json|health" \
+  "protected me|$WORK/protected-me.json|protected" "login|events/login-success.json|login"; do
+  IFS='|' read -r label event bin <<<"$target"
+  a=$(ir 10 "$event" "$BIN/$bin")
+  b=$(ir 60 "$event" "$BIN/$bin")
+  python3 -c "import sys; a, b = int(sys.argv[2]), int(sys.argv[3]); w = (b - a) / 50; \
+print(f'  {sys.argv[1]:14} init + first invoke {(a - 10 * w) / 1e6:7.2f} M | per warm invoke {w / 1e3:8.1f} k')" \
+    "$label" "$a" "$b"
 done

@@ -134,3 +134,49 @@ where
 {
     futures_util::future::join_all(requests).await.iter().map(|r| r.status().as_u16()).collect()
 }
+
+/// The peak resident memory of this process (the test and the server it runs), MiB.
+fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+}
+
+/// The threads of this process whose name starts with `prefix`.
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter(|t| {
+            let comm = std::fs::read_to_string(t.as_ref().unwrap().path().join("comm")).unwrap_or_default();
+            comm.starts_with(prefix)
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn three_hundred_concurrent_logins_hash_on_a_bounded_set_of_threads_and_the_rest_are_503_at_once() {
+    let app = TestApp::spawn().await;
+    let names: Vec<String> = (0..300).map(|i| format!("nobody-{i}")).collect();
+    let requests = names.iter().map(|name| app.login(name, "not-the-password"));
+    let responses = futures_util::future::join_all(requests).await;
+    let mut busy = 0;
+    for r in responses {
+        match r.status().as_u16() {
+            401 => {}
+            503 => {
+                busy += 1;
+                assert_eq!(r.headers()["retry-after"], "1");
+                let (_, body) = assert_problem(r, 503, "service_unavailable").await;
+                assert!(body["detail"].as_str().unwrap().contains("busy"), "{body}");
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(busy > 0, "300 logins at once exceed the hashing threads and their queue");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert!(threads_named("argon2-") <= cores, "at most one hashing thread per core");
+    // One 19 MiB argon2 block per hashing thread, not one per request (300 would be 5.7 GB).
+    assert!(peak_rss_mib() < 512, "peak RSS {} MiB", peak_rss_mib());
+    // A busy refusal counted nothing: the account is not locked and a later login is answered normally.
+    assert_problem(app.login("nobody-1", "not-the-password").await, 401, "invalid_credentials").await;
+}

@@ -56,8 +56,11 @@ impl Function for Login {
 
     async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
         let hasher = PasswordHasher::owasp();
-        // The dummy hash is made now, so the first unknown-user login costs what every other login costs.
-        hasher.warm_up();
+        // The dummy hash is made now (on the hashing thread, with its memory block), so the first unknown-user
+        // login costs what every other login costs.
+        if let Err(e) = hasher.warm_up().await {
+            tracing::warn!(event = "hash_warm_up_failed", error = %cloudmind_security::store::error_chain(&e));
+        }
         Ok(Self {
             gate: wiring.gate::<Self>().await?,
             users: wiring.users().await?,

@@ -128,10 +128,7 @@ async fn change_password(state: &Protected, call: &Call<Principal>) -> Result<Re
             return Err(ApiError::InvalidCredentials);
         }
     }
-    let hash = state.hasher.hash_async(Password::new(req.new_password).into_secret()).await.map_err(|e| {
-        tracing::error!(event = "hash_failed", error = %e);
-        ApiError::Internal
-    })?;
+    let hash = state.hasher.hash_async(Password::new(req.new_password).into_secret()).await?;
     state.users.set_password_hash(&user.username, &hash, true, now).await?;
     let event = call.event(EventKind::PasswordChange).username(&user.username).detail("all earlier tokens revoked");
     audit.record(event).await;

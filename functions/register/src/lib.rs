@@ -91,10 +91,7 @@ async fn register(state: &Register, call: Call) -> Result<Reply, ApiError> {
     if state.users.get(username.as_str()).await?.is_some() {
         return Err(ApiError::UsernameTaken);
     }
-    let password_hash = state.hasher.hash_async(Password::new(req.password).into_secret()).await.map_err(|e| {
-        tracing::error!(event = "hash_failed", error = %e);
-        ApiError::Internal
-    })?;
+    let password_hash = state.hasher.hash_async(Password::new(req.password).into_secret()).await?;
     let user = User::new(username, email, display_name, password_hash, call.now);
     match state.users.create(&user).await {
         Ok(()) => {}

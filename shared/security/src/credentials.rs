@@ -1,13 +1,14 @@
-//! The one credential check of login and password change: take a lockout slot, verify the password (against a
-//! dummy hash when there is no account, so both cost the same), then record the verdict: a success clears the
-//! record, a failure counts toward the lockout.
+//! The one credential check of login and password change: reserve a place on the hashing threads (a busy process
+//! refuses before anything is counted), take a lockout slot, verify the password (against a dummy hash when there
+//! is no account, so both cost the same), then record the verdict: a success clears the record, a failure counts
+//! toward the lockout.
 
 use std::future::Future;
 
 use secrecy::SecretString;
 
 use crate::clock::Millis;
-use crate::hashing::{PasswordHasher, Verification};
+use crate::hashing::{HashError, PasswordHasher, Verification};
 use crate::lockout::{Acquire, LockoutPolicy, LockoutStore};
 use crate::store::StoreError;
 
@@ -20,6 +21,15 @@ pub enum Verdict<T> {
     Locked { until: Millis },
     /// Wrong password or no such account; counted. `locked_until` when this failure locked the account.
     Invalid { locked_until: Option<Millis> },
+}
+
+/// Why a credential check could not decide.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
 }
 
 /// Checks credentials under the lockout.
@@ -39,7 +49,8 @@ impl CredentialCheck<'_> {
         account: impl Future<Output = Result<Option<(T, String)>, StoreError>>,
         password: SecretString,
         now: Millis,
-    ) -> Result<Verdict<T>, StoreError> {
+    ) -> Result<Verdict<T>, CheckError> {
+        let permit = self.hasher.reserve()?;
         if let Acquire::Locked { until } = self.lockouts.acquire(key, self.policy, now).await? {
             return Ok(Verdict::Locked { until });
         }
@@ -47,7 +58,7 @@ impl CredentialCheck<'_> {
             Some((account, hash)) => (Some(account), Some(hash)),
             None => (None, None),
         };
-        match (self.hasher.verify_async(password, hash).await, account) {
+        match (permit.verify(password, hash).await, account) {
             (Verification::Valid { needs_rehash }, Some(account)) => {
                 self.lockouts.clear(key).await?;
                 Ok(Verdict::Valid { account, needs_rehash })

@@ -56,6 +56,10 @@ pub enum ApiError {
         retry_after: u64,
     },
     ServiceUnavailable,
+    /// Every password-hashing place is taken: 503 with `Retry-After`, nothing counted.
+    Busy {
+        retry_after: u64,
+    },
     Internal,
 }
 
@@ -92,7 +96,7 @@ impl ApiError {
             Self::WeakPassword(_) => 422,
             Self::AccountLocked { .. } => 423,
             Self::RateLimited { .. } => 429,
-            Self::ServiceUnavailable => 503,
+            Self::ServiceUnavailable | Self::Busy { .. } => 503,
             Self::Internal => 500,
         }
     }
@@ -117,7 +121,7 @@ impl ApiError {
             Self::WeakPassword(_) => "weak_password",
             Self::AccountLocked { .. } => "account_locked",
             Self::RateLimited { .. } => "rate_limited",
-            Self::ServiceUnavailable => "service_unavailable",
+            Self::ServiceUnavailable | Self::Busy { .. } => "service_unavailable",
             Self::Internal => "internal_error",
         }
     }
@@ -141,7 +145,7 @@ impl ApiError {
             Self::WeakPassword(_) => "The password is too weak",
             Self::AccountLocked { .. } => "Account locked",
             Self::RateLimited { .. } => "Too many requests",
-            Self::ServiceUnavailable => "Service unavailable",
+            Self::ServiceUnavailable | Self::Busy { .. } => "Service unavailable",
             Self::Internal => "Internal error",
         }
     }
@@ -170,6 +174,7 @@ impl ApiError {
             }
             Self::RateLimited { retry_after } => format!("Rate limit exceeded; retry in {retry_after} s."),
             Self::ServiceUnavailable => "A dependency is unavailable; try again shortly.".into(),
+            Self::Busy { retry_after } => format!("The server is busy; retry in {retry_after} s."),
             Self::Internal => "An internal error occurred.".into(),
         }
     }
@@ -198,11 +203,38 @@ impl ApiError {
             }
             Self::IpBlocked { retry_after }
             | Self::AccountLocked { retry_after }
-            | Self::RateLimited { retry_after } => headers.push(("retry-after", retry_after.to_string())),
+            | Self::RateLimited { retry_after }
+            | Self::Busy { retry_after } => headers.push(("retry-after", retry_after.to_string())),
             Self::MethodNotAllowed { allow } => headers.push(("allow", allow.join(", "))),
             _ => {}
         }
         Problem { status: self.status(), headers, body }
+    }
+}
+
+impl From<crate::hashing::HashError> for ApiError {
+    /// Busy hashing threads: 503 with `Retry-After: 1` (a hash takes tens of milliseconds); a failed hash: 500,
+    /// its cause in the log.
+    fn from(e: crate::hashing::HashError) -> Self {
+        match e {
+            crate::hashing::HashError::Busy => {
+                tracing::warn!(event = "hashing_busy");
+                Self::Busy { retry_after: 1 }
+            }
+            e @ crate::hashing::HashError::Failed(_) => {
+                tracing::error!(event = "hash_failed", error = %crate::store::error_chain(&e));
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<crate::credentials::CheckError> for ApiError {
+    fn from(e: crate::credentials::CheckError) -> Self {
+        match e {
+            crate::credentials::CheckError::Store(e) => e.into(),
+            crate::credentials::CheckError::Hash(e) => e.into(),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod fallback;
 pub mod redis;
 pub mod secrets;
 pub mod tables;
+pub mod trust;
 
 use std::time::Duration;
 
@@ -15,9 +16,15 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 /// The shared SDK configuration: region from the environment (default `us-east-1`), connect timeout 1 s,
-/// 1 s per attempt, 3 s per operation, at most 3 attempts with exponential backoff from 20 ms.
+/// 1 s per attempt, 3 s per operation, at most 3 attempts with exponential backoff from 20 ms, TLS trusting the AWS
+/// roots only ([`trust`]).
+///
+/// Where the environment holds the credentials (Lambda always sets them), they are read from it directly instead
+/// of through the default chain, which would first build profile, web-identity (an STS client), container and
+/// instance-metadata providers.
 pub async fn sdk_config() -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(trust::aws_http_client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))
@@ -26,8 +33,10 @@ pub async fn sdk_config() -> SdkConfig {
                 .build(),
         )
         .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(20)));
-    if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
-        loader = loader.region(Region::new("us-east-1"));
+    let region = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION"));
+    loader = loader.region(Region::new(region.unwrap_or_else(|_| "us-east-1".into())));
+    if has_credentials() && std::env::var("AWS_PROFILE").is_err() {
+        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
     }
     loader.load().await
 }
@@ -45,6 +54,9 @@ fn has_credentials() -> bool {
 /// A DynamoDB client for `endpoint` (an emulator or a VPC endpoint), or the SDK's default endpoint.
 pub fn dynamodb_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
     let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if !trust::trusts_aws_roots_only(endpoint) {
+        config = config.http_client(trust::system_http_client());
+    }
     if let Some(endpoint) = endpoint {
         config = config.endpoint_url(endpoint);
         if !has_credentials() && is_local_endpoint(endpoint) {
@@ -57,6 +69,9 @@ pub fn dynamodb_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynam
 /// A Secrets Manager client for `endpoint`, or the SDK's default endpoint.
 pub fn secrets_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_secretsmanager::Client {
     let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk);
+    if !trust::trusts_aws_roots_only(endpoint) {
+        config = config.http_client(trust::system_http_client());
+    }
     if let Some(endpoint) = endpoint {
         config = config.endpoint_url(endpoint);
         if !has_credentials() && is_local_endpoint(endpoint) {

@@ -41,11 +41,22 @@ fn unavailable(e: impl Into<cloudmind_security::store::BoxError>) -> StoreError 
     StoreError::unavailable("redis", e)
 }
 
+/// A client for `url`. TLS to ElastiCache trusts the AWS roots only; TLS elsewhere the roots compiled into the
+/// client (Mozilla's). Neither reads the system's bundle.
+fn client(url: &str) -> redis::RedisResult<redis::Client> {
+    if url.starts_with("rediss://") && super::trust::is_aws_host(url) {
+        let roots = redis::TlsCertificates { client_tls: None, root_cert: Some(super::trust::aws_roots_pem()) };
+        redis::Client::build_with_tls(url, roots)
+    } else {
+        redis::Client::open(url)
+    }
+}
+
 impl RedisLimiter {
     /// A limiter for `url`; it connects on first use (see [`Self::connect`] to warm it during init).
     pub fn new(url: &str, timeout: Duration, prefix: &str) -> Result<Self, StoreError> {
         Ok(Self {
-            client: redis::Client::open(url).map_err(unavailable)?,
+            client: client(url).map_err(unavailable)?,
             conn: tokio::sync::Mutex::new(None),
             timeout,
             tag: format!("{{{prefix}}}"),
