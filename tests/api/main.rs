@@ -10,3 +10,4 @@ mod fixtures;
 mod flows;
 mod limits;
 mod tokens;
+mod wiring;

@@ -66,6 +66,13 @@ macro_rules! registry {
                 }
             }
 
+            /// Builds this function alone, as its Lambda's init does, and answers one request.
+            pub async fn build_and_answer(self, wiring: &Wiring, req: Request) -> Result<Response<Body>, WiringError> {
+                match self {
+                    $(FunctionId::$id => Ok(answer(&Box::pin(<$function>::build(wiring)).await?, req).await)),*
+                }
+            }
+
             /// The ports its `build` asks for, found by building it alone on in-memory stores.
             pub async fn ports(self, wiring: Wiring) -> Result<BTreeSet<Port>, WiringError> {
                 match self {
