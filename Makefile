@@ -28,7 +28,7 @@ build: ## Debug build of the whole workspace
 release: ## Optimized build of every function and the CLI (fat LTO: about 9 minutes on 2 cores)
 	$(CARGO) build --locked --release --workspace
 
-bench: ## Cold start, warm-invoke CPU, peak RSS and binary size against the floors (bench/run.sh, ~12 min)
+bench: ## Cold start, warm-invoke CPU, peak RSS, size and callgrind instructions against the floors (bench/run.sh, ~20 min)
 	./bench/run.sh
 
 sam-tools: ## Install aws-sam-cli, cfn-lint, cargo-lambda and zig into .tmp/sam-venv (PyPI)

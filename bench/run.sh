@@ -54,7 +54,6 @@ timer --warm "$WARM" --label "F2 http" --event events/health.json -- "$BIN/floor
 timer --warm "$WARM" --label health --event events/health.json -- "$BIN/health"
 timer --warm "$WARM" --label "protected me" --event "$WORK/protected-me.json" -- "$BIN/protected"
 timer --warm 30 --label login --event events/login-success.json -- "$BIN/login"
-# Login under load: the argon2 memory of one hash, not of one per thread or arena.
 echo
 
 echo "stripped binaries (host, release profile):"

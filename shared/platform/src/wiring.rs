@@ -70,11 +70,24 @@ enum Stores {
     },
 }
 
+/// How the SDK configuration is made: a plain function pointer, so a Lambda binary links only its own loader
+/// (environment credentials) and not the default credential chain of local processes.
+type SdkLoader = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = aws_config::SdkConfig> + Send>>;
+
+fn local_sdk() -> std::pin::Pin<Box<dyn std::future::Future<Output = aws_config::SdkConfig> + Send>> {
+    Box::pin(aws::sdk_config())
+}
+
+fn lambda_sdk() -> std::pin::Pin<Box<dyn std::future::Future<Output = aws_config::SdkConfig> + Send>> {
+    Box::pin(std::future::ready(aws::lambda_sdk_config()))
+}
+
 /// Builds and shares the ports of one process (one Lambda execution environment, or the local server).
 #[derive(Clone)]
 pub struct Wiring {
     settings: Arc<Settings>,
     lambda: bool,
+    sdk_loader: SdkLoader,
     sdk: OnceCell<aws_config::SdkConfig>,
     stores: OnceCell<Stores>,
     users: OnceCell<Arc<dyn UserStore>>,
@@ -90,9 +103,20 @@ pub struct Wiring {
 impl Wiring {
     /// The ports of a local process: the settings choose the adapters, memory by default.
     pub fn new(settings: Settings) -> Self {
+        Self::with(settings, false, local_sdk)
+    }
+
+    /// The ports of a Lambda execution environment: DynamoDB and Redis are required, AWS credentials and region come
+    /// from the environment.
+    pub fn lambda(settings: Settings) -> Self {
+        Self::with(settings, true, lambda_sdk)
+    }
+
+    fn with(settings: Settings, lambda: bool, sdk_loader: SdkLoader) -> Self {
         Self {
             settings: Arc::new(settings),
-            lambda: false,
+            lambda,
+            sdk_loader,
             sdk: OnceCell::new(),
             stores: OnceCell::new(),
             users: OnceCell::new(),
@@ -104,11 +128,6 @@ impl Wiring {
             keys: OnceCell::new(),
             used: Arc::default(),
         }
-    }
-
-    /// The ports of a Lambda execution environment: DynamoDB and Redis are required.
-    pub fn lambda(settings: Settings) -> Self {
-        Self { lambda: true, ..Self::new(settings) }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -132,7 +151,7 @@ impl Wiring {
     }
 
     async fn sdk(&self) -> &aws_config::SdkConfig {
-        self.sdk.get_or_init(aws::sdk_config).await
+        self.sdk.get_or_init(self.sdk_loader).await
     }
 
     async fn stores(&self) -> Result<&Stores, WiringError> {

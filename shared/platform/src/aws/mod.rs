@@ -15,30 +15,56 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-/// The shared SDK configuration: region from the environment (default `us-east-1`), connect timeout 1 s,
-/// 1 s per attempt, 3 s per operation, at most 3 attempts with exponential backoff from 20 ms, TLS trusting the AWS
-/// roots only ([`trust`]).
-///
-/// Where the environment holds the credentials (Lambda always sets them), they are read from it directly instead
-/// of through the default chain, which would first build profile, web-identity (an STS client), container and
-/// instance-metadata providers.
+/// The SDK configuration of a local process (the CLI, the local server, tests): the SDK's default credential chain
+/// (environment, profile, SSO, web identity, container, instance metadata), region from the environment (default
+/// `us-east-1`), and the timeouts, retries and TLS trust of [`lambda_sdk_config`].
 pub async fn sdk_config() -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(trust::aws_http_client())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(1))
-                .operation_timeout(Duration::from_secs(3))
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(20)));
-    let region = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION"));
-    loader = loader.region(Region::new(region.unwrap_or_else(|_| "us-east-1".into())));
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .region(Region::new(region()));
     if has_credentials() && std::env::var("AWS_PROFILE").is_err() {
         loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
     }
     loader.load().await
+}
+
+/// The SDK configuration of a Lambda function: credentials and region straight from the environment the runtime
+/// sets, no default chains (they would build profile, web-identity (an STS client), container and
+/// instance-metadata providers, and read profile files, at every cold start), TLS trusting the AWS roots only
+/// ([`trust`]), connect timeout 1 s, 1 s per attempt, 3 s per operation, at most 3 attempts with exponential
+/// backoff from 20 ms.
+pub fn lambda_sdk_config() -> SdkConfig {
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region()))
+        .http_client(trust::aws_http_client())
+        .timeout_config(timeouts())
+        .retry_config(retries());
+    if has_credentials() {
+        let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+        config = config.credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(credentials));
+    } else {
+        tracing::warn!(event = "no_aws_credentials", detail = "AWS_ACCESS_KEY_ID is not set; AWS calls will fail");
+    }
+    config.build()
+}
+
+fn region() -> String {
+    std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).unwrap_or_else(|_| "us-east-1".into())
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(1))
+        .operation_timeout(Duration::from_secs(3))
+        .build()
+}
+
+fn retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(20))
 }
 
 /// Whether an endpoint is a local emulator (loopback), where placeholder credentials are acceptable.
