@@ -1,5 +1,7 @@
 //! The security headers every response carries, errors, 404 and 405 included.
 
+use std::sync::LazyLock;
+
 use http::HeaderValue;
 use http::header::{HeaderMap, HeaderName};
 
@@ -23,15 +25,24 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
 /// Headers that would disclose the stack; removed from every response.
 pub const DISCLOSING_HEADERS: &[&str] = &["server", "x-powered-by"];
 
+/// [`SECURITY_HEADERS`] parsed once: every response copies them (a copy of a static header is a pointer).
+static PARSED: LazyLock<Vec<(HeaderName, HeaderValue)>> = LazyLock::new(|| {
+    SECURITY_HEADERS.iter().map(|(n, v)| (HeaderName::from_static(n), HeaderValue::from_static(v))).collect()
+});
+
 /// Adds the security headers (replacing any earlier value) and strips disclosing ones.
 pub fn apply(headers: &mut HeaderMap) {
-    for (name, value) in SECURITY_HEADERS {
-        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    for (name, value) in PARSED.iter() {
+        headers.insert(name.clone(), value.clone());
     }
-    for name in DISCLOSING_HEADERS {
-        headers.remove(*name);
+    for name in DISCLOSING.iter() {
+        headers.remove(name);
     }
 }
+
+/// [`DISCLOSING_HEADERS`] parsed once.
+static DISCLOSING: LazyLock<Vec<HeaderName>> =
+    LazyLock::new(|| DISCLOSING_HEADERS.iter().map(|n| HeaderName::from_static(n)).collect());
 
 #[cfg(test)]
 mod tests {

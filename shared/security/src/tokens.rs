@@ -138,6 +138,8 @@ pub struct IssuedToken {
 pub struct TokenService {
     settings: TokenSettings,
     keys: std::sync::Arc<dyn KeyProvider>,
+    /// The claim checks, built once (issuer, audience, required claims are sets).
+    validation: std::sync::Arc<Validation>,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -158,7 +160,15 @@ pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
 
 impl TokenService {
     pub fn new(settings: TokenSettings, keys: std::sync::Arc<dyn KeyProvider>) -> Self {
-        Self { settings, keys }
+        let mut validation = Validation::new(settings.algorithm);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]);
+        // Time (`nbf`, `exp`) is checked in `verify` against the caller's clock, with no leeway.
+        validation.validate_nbf = false;
+        validation.validate_exp = false;
+        validation.leeway = 0;
+        Self { settings, keys, validation: std::sync::Arc::new(validation) }
     }
 
     /// Lets the key provider refresh stale keys (one call per request; a cache check unless they are stale).
@@ -220,25 +230,18 @@ impl TokenService {
         let kid = header.kid.ok_or(TokenError::Invalid("no key id"))?;
         let key = self.keys.by_kid(&kid).ok_or(TokenError::UnknownKey)?;
 
-        let mut validation = Validation::new(self.settings.algorithm);
-        validation.set_issuer(&[&self.settings.issuer]);
-        validation.set_audience(&[&self.settings.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]);
-        // Time (`nbf`, `exp`) is checked below against the caller's clock, with no leeway.
-        validation.validate_nbf = false;
-        validation.validate_exp = false;
-        validation.leeway = 0;
         let decoding_key =
             DecodingKey::from_secret(key.secret.expose_secret()).map_err(|_| TokenError::Invalid("key"))?;
-        let data = jsonwebtoken::decode::<Claims>(token, &decoding_key, &validation).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => TokenError::Expired,
-            ErrorKind::ImmatureSignature => TokenError::Invalid("not yet valid"),
-            ErrorKind::InvalidSignature => TokenError::Invalid("signature"),
-            ErrorKind::InvalidIssuer => TokenError::Invalid("issuer"),
-            ErrorKind::InvalidAudience => TokenError::Invalid("audience"),
-            ErrorKind::MissingRequiredClaim(_) => TokenError::Invalid("missing claim"),
-            _ => TokenError::Invalid("malformed"),
-        })?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &decoding_key, &self.validation).map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::ImmatureSignature => TokenError::Invalid("not yet valid"),
+                ErrorKind::InvalidSignature => TokenError::Invalid("signature"),
+                ErrorKind::InvalidIssuer => TokenError::Invalid("issuer"),
+                ErrorKind::InvalidAudience => TokenError::Invalid("audience"),
+                ErrorKind::MissingRequiredClaim(_) => TokenError::Invalid("missing claim"),
+                _ => TokenError::Invalid("malformed"),
+            })?;
         let claims = data.claims;
         let now_s = now / 1000;
         if claims.nbf > now_s {

@@ -3,12 +3,17 @@
 
 use cloudmind_security::ratelimit::{Decision, WindowState};
 use cloudmind_security::{ApiError, headers};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_http::{Body, Response};
 use serde_json::Value;
 
 use super::Gate;
 use super::call::Ctx;
+
+// The names of the headers every response may carry, parsed at compile time.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
 impl Gate {
     pub(super) fn render_error(&self, error: &ApiError, ctx: &Ctx, decision: Option<&Decision>) -> Response<Body> {
@@ -32,10 +37,12 @@ impl Gate {
             None => Body::Empty,
         });
         *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        // Room for the security headers, the request id, the RateLimit fields and CORS without growing.
+        *response.headers_mut() = HeaderMap::with_capacity(24);
         let h = response.headers_mut();
         if body.is_some() {
             let media = if is_problem { "application/problem+json" } else { "application/json" };
-            h.insert("content-type", HeaderValue::from_static(media));
+            h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(media));
         }
         for (name, value) in extra {
             if let Ok(v) = HeaderValue::from_str(value) {
@@ -43,7 +50,7 @@ impl Gate {
             }
         }
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            h.insert("x-request-id", v);
+            h.insert(X_REQUEST_ID, v);
         }
         if let Some(d) = decision {
             rate_limit_fields(h, d);
@@ -70,7 +77,7 @@ impl Gate {
     }
 
     pub(super) fn cors(&self, h: &mut HeaderMap, origin: Option<&str>) {
-        h.append("vary", HeaderValue::from_static("Origin"));
+        h.append(http::header::VARY, HeaderValue::from_static("Origin"));
         let Some(origin) = origin.filter(|o| self.origin_allowed(o)) else { return };
         if let Ok(v) = HeaderValue::from_str(origin) {
             h.insert("access-control-allow-origin", v);
@@ -107,10 +114,10 @@ fn rate_limit_fields(h: &mut HeaderMap, d: &Decision) {
         .collect::<Vec<_>>()
         .join(", ");
     if let Ok(v) = HeaderValue::from_str(&policy) {
-        h.insert("ratelimit-policy", v);
+        h.insert(RATELIMIT_POLICY, v);
     }
     let tightest = d.tightest().map(|t| format!("\"{}\";r={};t={}", item_name(t), t.remaining, t.reset_seconds));
     if let Some(Ok(v)) = tightest.map(|t| HeaderValue::from_str(&t)) {
-        h.insert("ratelimit", v);
+        h.insert(RATELIMIT, v);
     }
 }
