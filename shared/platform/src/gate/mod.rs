@@ -60,6 +60,7 @@ pub struct Gate {
     limiter: Arc<dyn Limiter>,
     audit: Audit,
     auth: Option<Authenticator>,
+    policy_fields: Arc<render::PolicyFields>,
 }
 
 /// The refusal of a check, with the decision whose `RateLimit` fields it carries.
@@ -92,6 +93,7 @@ impl Gate {
             limiter,
             audit,
             auth,
+            policy_fields: Arc::default(),
         }
     }
 

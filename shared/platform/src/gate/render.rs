@@ -1,7 +1,9 @@
 //! Turning a reply or a refusal into the HTTP response every function sends: problem bodies, security headers,
 //! `X-Request-Id`, the IETF `RateLimit` fields, CORS.
 
-use cloudmind_security::ratelimit::{Decision, WindowState};
+use std::sync::{Mutex, PoisonError};
+
+use cloudmind_security::ratelimit::{Decision, Limit, PolicyId, SubjectKind, WindowState};
 use cloudmind_security::{ApiError, headers};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_http::{Body, Response};
@@ -53,7 +55,7 @@ impl Gate {
             h.insert(X_REQUEST_ID, v);
         }
         if let Some(d) = decision {
-            rate_limit_fields(h, d);
+            rate_limit_fields(h, d, &self.policy_fields);
         }
         headers::apply(h);
         response
@@ -102,18 +104,44 @@ fn item_name(w: &WindowState) -> String {
     format!("{}-{}-{}", w.policy, w.key.kind().as_str(), window_name(w.limit.window_seconds))
 }
 
+/// The shape of a window in the `RateLimit-Policy` field: its policy, subject kind and limit.
+type WindowShape = (PolicyId, SubjectKind, Limit);
+
+/// `RateLimit-Policy` values by the shape of a decision's windows. The value is the same for every request of a
+/// route (its IP windows, and its user windows once the user is known), so each is formatted once and kept.
+#[derive(Default)]
+pub(super) struct PolicyFields(Mutex<Vec<(Vec<WindowShape>, HeaderValue)>>);
+
+impl PolicyFields {
+    fn value(&self, windows: &[WindowState]) -> Option<HeaderValue> {
+        let shape = |w: &WindowState| (w.policy, w.key.kind(), w.limit);
+        let same = |known: &[WindowShape]| {
+            known.len() == windows.len() && known.iter().zip(windows).all(|(k, w)| *k == shape(w))
+        };
+        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, value)) = cache.iter().find(|(known, _)| same(known)) {
+            return Some(value.clone());
+        }
+        let text = windows
+            .iter()
+            .map(|w| format!("\"{}\";q={};w={}", item_name(w), w.limit.limit, w.limit.window_seconds))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let value = HeaderValue::from_str(&text).ok()?;
+        // A handful of shapes exist (policies × with or without the user); the bound only guards against a bug.
+        if cache.len() < 32 {
+            cache.push((windows.iter().map(shape).collect(), value.clone()));
+        }
+        Some(value)
+    }
+}
+
 /// The IETF `RateLimit-Policy` (every window) and `RateLimit` (the tightest window) fields.
-fn rate_limit_fields(h: &mut HeaderMap, d: &Decision) {
+fn rate_limit_fields(h: &mut HeaderMap, d: &Decision, policies: &PolicyFields) {
     if d.windows.is_empty() {
         return;
     }
-    let policy = d
-        .windows
-        .iter()
-        .map(|w| format!("\"{}\";q={};w={}", item_name(w), w.limit.limit, w.limit.window_seconds))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if let Ok(v) = HeaderValue::from_str(&policy) {
+    if let Some(v) = policies.value(&d.windows) {
         h.insert(RATELIMIT_POLICY, v);
     }
     let tightest = d.tightest().map(|t| format!("\"{}\";r={};t={}", item_name(t), t.remaining, t.reset_seconds));
