@@ -181,61 +181,68 @@ impl Wiring {
             .await
     }
 
+    /// A port backed by the persistent stores, built once from them.
+    async fn store_port<T: ?Sized + Send + Sync>(
+        &self,
+        port: Port,
+        cell: &OnceCell<Arc<T>>,
+        pick: impl FnOnce(&Stores) -> Arc<T>,
+    ) -> Result<Arc<T>, WiringError> {
+        self.mark(port);
+        let built = cell.get_or_try_init(|| async { Ok::<_, WiringError>(pick(self.stores().await?)) }).await?;
+        Ok(built.clone())
+    }
+
     pub async fn users(&self) -> Result<Arc<dyn UserStore>, WiringError> {
-        self.mark(Port::Users);
-        let port = self.users.get_or_try_init(|| async {
-            Ok::<Arc<dyn UserStore>, WiringError>(match self.stores().await? {
+        self.store_port(Port::Users, &self.users, |stores| -> Arc<dyn UserStore> {
+            match stores {
                 Stores::Dynamo(s) => s.clone(),
                 Stores::Memory { users, .. } => users.clone(),
-            })
-        });
-        Ok(port.await?.clone())
+            }
+        })
+        .await
     }
 
     pub async fn sessions(&self) -> Result<Arc<dyn SessionLookup>, WiringError> {
-        self.mark(Port::Sessions);
-        let port = self.sessions.get_or_try_init(|| async {
-            Ok::<Arc<dyn SessionLookup>, WiringError>(match self.stores().await? {
+        self.store_port(Port::Sessions, &self.sessions, |stores| -> Arc<dyn SessionLookup> {
+            match stores {
                 Stores::Dynamo(s) => s.clone(),
                 Stores::Memory { users, denylist, .. } => {
                     Arc::new(MemorySessions { users: users.clone(), denylist: denylist.clone() })
                 }
-            })
-        });
-        Ok(port.await?.clone())
+            }
+        })
+        .await
     }
 
     pub async fn denylist(&self) -> Result<Arc<dyn TokenDenylist>, WiringError> {
-        self.mark(Port::Denylist);
-        let port = self.denylist.get_or_try_init(|| async {
-            Ok::<Arc<dyn TokenDenylist>, WiringError>(match self.stores().await? {
+        self.store_port(Port::Denylist, &self.denylist, |stores| -> Arc<dyn TokenDenylist> {
+            match stores {
                 Stores::Dynamo(s) => s.clone(),
                 Stores::Memory { denylist, .. } => denylist.clone(),
-            })
-        });
-        Ok(port.await?.clone())
+            }
+        })
+        .await
     }
 
     pub async fn lockouts(&self) -> Result<Arc<dyn LockoutStore>, WiringError> {
-        self.mark(Port::Lockouts);
-        let port = self.lockouts.get_or_try_init(|| async {
-            Ok::<Arc<dyn LockoutStore>, WiringError>(match self.stores().await? {
+        self.store_port(Port::Lockouts, &self.lockouts, |stores| -> Arc<dyn LockoutStore> {
+            match stores {
                 Stores::Dynamo(s) => s.clone(),
                 Stores::Memory { lockouts, .. } => lockouts.clone(),
-            })
-        });
-        Ok(port.await?.clone())
+            }
+        })
+        .await
     }
 
     pub async fn events(&self) -> Result<Arc<dyn EventSink>, WiringError> {
-        self.mark(Port::Events);
-        let port = self.events.get_or_try_init(|| async {
-            Ok::<Arc<dyn EventSink>, WiringError>(match self.stores().await? {
+        self.store_port(Port::Events, &self.events, |stores| -> Arc<dyn EventSink> {
+            match stores {
                 Stores::Dynamo(s) => s.clone(),
                 Stores::Memory { events, .. } => events.clone(),
-            })
-        });
-        Ok(port.await?.clone())
+            }
+        })
+        .await
     }
 
     /// The audit trail: the log and the event store.
