@@ -18,7 +18,7 @@ fi
 export PATH="$VENV/bin:$PATH"
 # Both read the whole dependency graph (every target platform) from the local registry cache.
 cargo fetch --locked -q
-cargo deny --offline --locked check licenses bans sources
+cargo deny --offline --locked check --hide-inclusion-graph licenses bans sources
 cargo shear --offline --locked
 
 # Advisories need the RustSec database, a git clone of github.com/RustSec/advisory-db. Where it cannot be had
