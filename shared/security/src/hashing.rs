@@ -256,9 +256,13 @@ fn hash_threads() -> usize {
     configured.unwrap_or(default).clamp(1, 64)
 }
 
+/// The most memory a stored hash may ask for (64 MiB): a record claiming more is treated as corrupt rather than
+/// allowed to grow a hashing thread's block.
+const MAX_M_COST_KIB: u32 = 64 * 1024;
+
 fn parse(phc: &str) -> Option<(PasswordHash<'_>, Params)> {
     let parsed = PasswordHash::new(phc).ok()?;
-    let params = Params::try_from(&parsed).ok()?;
+    let params = Params::try_from(&parsed).ok().filter(|p| p.m_cost() <= MAX_M_COST_KIB)?;
     Some((parsed, params))
 }
 
@@ -362,6 +366,15 @@ mod tests {
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(Argon2::default().verify_password(b"Correct-Horse-42", &parsed).is_ok());
         assert!(Argon2::default().verify_password(b"Correct-Horse-43", &parsed).is_err());
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_more_than_64_mib_never_verifies() {
+        let greedy = "$argon2id$v=19$m=1048576,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        let mut memory = Memory::new();
+        let verdict = PasswordHasher::owasp().verify_in(&secret("anything"), greedy, &mut memory);
+        assert_eq!(verdict, Verification::Invalid);
+        assert!(memory.len() <= 19_456, "the block did not grow for it");
     }
 
     #[test]
