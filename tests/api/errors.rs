@@ -243,3 +243,40 @@ async fn health_is_unhealthy_503_when_the_store_is_down() {
         .unwrap();
     assert_problem(r, 503, "service_unavailable").await;
 }
+
+#[tokio::test]
+async fn a_body_with_bytes_after_its_json_value_is_400_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("tess").await;
+    let patch = |body: &'static str| {
+        app.client
+            .patch(app.url("/api/v1/me"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    // Without the extra byte the scan refuses it; with it, nothing may parse the first object and skip the scan.
+    assert_problem(patch(r#"{"display_name":"x' OR 1=1 --"}"#).await.unwrap(), 400, "malicious_input").await;
+    for body in [
+        r#"{"display_name":"x' OR 1=1 --"}}"#,
+        r#"{"display_name":"Tess"} {"display_name":"y"}"#,
+        "{\"display_name\":\"Tess\"}\u{0}",
+    ] {
+        let (_, problem) = assert_problem(patch(body).await.unwrap(), 400, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "body", "{body}: {problem}");
+    }
+    let me: Value = app.me(&token).await.json().await.unwrap();
+    assert_eq!(me["display_name"], "tess", "nothing was stored");
+    // Registration alike: no user is created from a body with trailing bytes.
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .header("content-type", "application/json")
+        .body(r#"{"username":"trailer","email":"t@example.com","password":"Correct-Horse-42-Battery"}]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 400, "validation_failed").await;
+    assert_problem(app.login("trailer", "Correct-Horse-42-Battery").await, 401, "invalid_credentials").await;
+}

@@ -136,7 +136,8 @@ impl HostSampler {
         let memory_percent = percent(system.used_memory(), system.total_memory());
         let disks = Disks::new_with_refreshed_list();
         let root = disks.iter().find(|d| d.mount_point() == std::path::Path::new("/")).or_else(|| disks.iter().next());
-        let disk_percent = root.map_or(0.0, |d| percent(d.total_space() - d.available_space(), d.total_space()));
+        let disk_percent =
+            root.map_or(0.0, |d| percent(d.total_space().saturating_sub(d.available_space()), d.total_space()));
         let value = json!({
             "cpu_percent": round1(f64::from(system.global_cpu_usage())),
             "memory_percent": memory_percent,

@@ -188,7 +188,7 @@ impl Settings {
 
         let lockout = LockoutPolicy {
             max_attempts: number(&var, "MAX_LOGIN_ATTEMPTS", 5)?,
-            duration_ms: number::<u64>(&var, "LOCKOUT_DURATION", 300)? * 1000,
+            duration_ms: seconds_ms(&var, "LOCKOUT_DURATION", 300)?,
         };
         if lockout.max_attempts == 0 {
             return Err(ConfigError::Invalid { name: "MAX_LOGIN_ATTEMPTS", reason: "must be at least 1".into() });
@@ -206,8 +206,8 @@ impl Settings {
         let blocks = BlockPolicy {
             rate_limit_violations: number(&var, "BLOCK_RATE_LIMIT_VIOLATIONS", 20)?,
             malicious_requests: number(&var, "BLOCK_MALICIOUS_REQUESTS", 5)?,
-            window_ms: number::<u64>(&var, "BLOCK_WINDOW", 600)? * 1000,
-            block_ms: number::<u64>(&var, "BLOCK_DURATION", 900)? * 1000,
+            window_ms: seconds_ms(&var, "BLOCK_WINDOW", 600)?,
+            block_ms: seconds_ms(&var, "BLOCK_DURATION", 900)?,
         };
 
         Ok(Self {
@@ -218,7 +218,7 @@ impl Settings {
                 issuer: var("JWT_ISSUER").unwrap_or_else(|| "cloudmind".into()),
                 audience: var("JWT_AUDIENCE").unwrap_or_else(|| "cloudmind-api".into()),
                 algorithm,
-                ttl_seconds: (access_minutes * 60).min(session_timeout),
+                ttl_seconds: access_minutes.saturating_mul(60).min(session_timeout),
             },
             key_config,
             password_policy,
@@ -286,6 +286,17 @@ fn number<T: std::str::FromStr>(
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| ConfigError::Invalid { name, reason: format!("{v:?} is not a number") }),
     }
+}
+
+/// A duration in seconds, as milliseconds; a value too large to count in milliseconds (or past ten years) is a
+/// configuration error, not an overflow.
+fn seconds_ms(var: &impl Fn(&str) -> Option<String>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    const TEN_YEARS: u64 = 10 * 365 * 86_400;
+    let seconds: u64 = number(var, name, default)?;
+    if seconds > TEN_YEARS {
+        return Err(ConfigError::Invalid { name, reason: format!("{seconds} s is more than ten years") });
+    }
+    Ok(seconds * 1000)
 }
 
 fn flag(var: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -375,6 +386,17 @@ mod tests {
         assert_eq!(json, vec!["http://localhost:3000", "https://cloudmind.local"]);
         assert_eq!(parse_origins("http://a.test, http://b.test").unwrap(), vec!["http://a.test", "http://b.test"]);
         assert!(parse_origins("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn huge_durations_are_configuration_errors_not_overflows() {
+        let max = u64::MAX.to_string();
+        for name in ["LOCKOUT_DURATION", "BLOCK_WINDOW", "BLOCK_DURATION"] {
+            let err = load(&[(name, max.as_str())]).err().unwrap_or_else(|| panic!("{name} accepted"));
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let s = load(&[("ACCESS_TOKEN_EXPIRE_MINUTES", max.as_str())]).unwrap();
+        assert_eq!(s.token.ttl_seconds, 1_800, "capped by SESSION_TIMEOUT");
     }
 
     #[test]

@@ -133,6 +133,9 @@ pub struct IssuedToken {
     pub claims: Claims,
 }
 
+/// How far in the future `nbf` may be (clock skew between instances); `exp` has no leeway.
+pub const NBF_LEEWAY_SECONDS: u64 = 5;
+
 /// Issues and verifies access tokens.
 #[derive(Clone)]
 pub struct TokenService {
@@ -244,7 +247,8 @@ impl TokenService {
             })?;
         let claims = data.claims;
         let now_s = now / 1000;
-        if claims.nbf > now_s {
+        // A verifier whose clock runs a little behind the issuer's (another instance) still takes a fresh token.
+        if claims.nbf > now_s + NBF_LEEWAY_SECONDS {
             return Err(TokenError::Invalid("not yet valid"));
         }
         if claims.exp <= now_s {
@@ -321,7 +325,10 @@ mod tests {
         let issued = svc.issue(&user(), NOW).unwrap();
         assert_eq!(svc.verify(&issued.token, NOW + 1_799_999), Ok(issued.claims.clone()));
         assert_eq!(svc.verify(&issued.token, NOW + 1_800_000), Err(TokenError::Expired));
-        assert_eq!(svc.verify(&issued.token, NOW - 1_000), Err(TokenError::Invalid("not yet valid")));
+        // A verifier a few milliseconds (or seconds) behind the issuer takes the token; a minute is too far.
+        assert_eq!(svc.verify(&issued.token, NOW - 1), Ok(issued.claims.clone()));
+        assert_eq!(svc.verify(&issued.token, NOW - NBF_LEEWAY_SECONDS * 1000), Ok(issued.claims.clone()));
+        assert_eq!(svc.verify(&issued.token, NOW - 60_000), Err(TokenError::Invalid("not yet valid")));
     }
 
     #[test]

@@ -176,13 +176,21 @@ pub const SECRET_FIELDS: &[&str] = &["password", "current_password", "new_passwo
 /// Parses and validates a JSON body into `T`; every problem becomes `validation_failed` without the value.
 pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
         ApiError::ValidationFailed(vec![describe_json_error(&field, &inner)])
     })?;
+    // Exactly one JSON value: what follows it would otherwise be ignored here but not by every reader.
+    de.end().map_err(|e| ApiError::ValidationFailed(vec![describe_json_error("", &e)]))?;
     value.validate().map_err(|e| ApiError::ValidationFailed(field_errors(&e)))?;
     Ok(value)
+}
+
+/// A body as exactly one JSON value (trailing bytes refused), with the same field errors as [`parse_body`]: what
+/// the request gate scans for attacks before any handler reads the body.
+pub fn parse_json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::ValidationFailed(vec![describe_json_error("", &e)]))
 }
 
 fn describe_json_error(path: &str, e: &serde_json::Error) -> FieldError {
@@ -279,6 +287,15 @@ mod tests {
         assert_eq!(e, vec![FieldError::new("admin", "is not a known field")]);
         let e = errors::<LoginRequest>(r#"{"username": "alice"}"#);
         assert_eq!(e, vec![FieldError::new("password", "is required")]);
+    }
+
+    #[test]
+    fn a_body_is_exactly_one_json_value() {
+        for body in [r#"{"username": "a", "password": "b"}}"#, r#"{"username": "a", "password": "b"} []"#] {
+            assert_eq!(errors::<LoginRequest>(body)[0].field, "body", "{body}");
+            assert!(parse_json_value(body.as_bytes()).is_err(), "{body}");
+        }
+        assert!(parse_body::<LoginRequest>(b"  {\"username\": \"a\", \"password\": \"b\"}\n ").is_ok());
     }
 
     #[test]

@@ -39,17 +39,14 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-pub(super) fn find_threat(params: &Params, query: &[(String, String)], route: &Route, body: &[u8]) -> Option<Finding> {
+/// The first attack-looking input in the path, the query or the JSON body (`body`: the body as parsed, exactly one
+/// JSON value; a body that did not parse is refused at body validation and never reaches a handler).
+pub(super) fn find_threat(params: &Params, query: &[(String, String)], body: Option<&Value>) -> Option<Finding> {
     params
         .iter()
         .find_map(|(name, value)| scan(&format!("path.{name}"), value))
         .or_else(|| query.iter().find_map(|(k, v)| scan("query", k).or_else(|| scan(&format!("query.{k}"), v))))
-        .or_else(|| {
-            if !route.json_body || body.is_empty() {
-                return None;
-            }
-            serde_json::from_slice::<Value>(body).ok().and_then(|v| scan_json(&v, SECRET_FIELDS))
-        })
+        .or_else(|| body.and_then(|v| scan_json(v, SECRET_FIELDS)))
 }
 
 #[cfg(test)]

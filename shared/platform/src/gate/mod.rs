@@ -28,6 +28,7 @@ use cloudmind_security::ratelimit::{
 };
 use cloudmind_security::tokens::{Claims, TokenService, check_revocation};
 use cloudmind_security::users::{ROLE_ADMIN, SessionLookup};
+use cloudmind_security::validation::parse_json_value;
 use futures_util::FutureExt as _;
 use http::HeaderMap;
 use lambda_http::{Body, Request, Response};
@@ -208,7 +209,9 @@ impl Gate {
 
         // 5. Malicious input in the path, the query or a non-secret field.
         let query = query_pairs(req.uri().query().unwrap_or(""));
-        if let Some(finding) = find_threat(&params, &query, &route, body) {
+        // The body is parsed once, here, as exactly one JSON value: what is scanned is what the handler reads.
+        let json = (route.json_body && !body.is_empty()).then(|| parse_json_value(body));
+        if let Some(finding) = find_threat(&params, &query, json.as_ref().and_then(|j| j.as_ref().ok())) {
             self.record_malicious(ctx, &finding, now).await;
             return Err(Refused(Refusal { error: ApiError::MaliciousInput, decision }));
         }
@@ -246,6 +249,10 @@ impl Gate {
             principal = Some(Principal { claims, user });
         }
 
+        // 9. A JSON body that is not exactly one JSON value (trailing bytes included) was not scanned: refused.
+        if let Some(Err(e)) = json {
+            return Err(Refused(Refusal { error: e, decision }));
+        }
         let caller = C::from_principal(principal).ok_or(Refused(ApiError::Internal.into()))?;
         let body = body.to_vec();
         Ok((op, Call { params, query, body, ctx: ctx.clone(), caller, now }, decision))
