@@ -180,3 +180,65 @@ async fn three_hundred_concurrent_logins_hash_on_a_bounded_set_of_threads_and_th
     // A busy refusal counted nothing: the account is not locked and a later login is answered normally.
     assert_problem(app.login("nobody-1", "not-the-password").await, 401, "invalid_credentials").await;
 }
+
+/// A user store whose reads fail, over a real one: a store error between the lockout slot and the verdict.
+struct FailingReads(std::sync::Arc<dyn cloudmind_security::users::UserStore>);
+
+#[async_trait::async_trait]
+impl cloudmind_security::users::UserStore for FailingReads {
+    async fn create(&self, user: &cloudmind_security::users::User) -> Result<(), cloudmind_security::StoreError> {
+        self.0.create(user).await
+    }
+    async fn get(&self, _: &str) -> Result<Option<cloudmind_security::users::User>, cloudmind_security::StoreError> {
+        Err(cloudmind_security::StoreError::unavailable("users", "read timed out"))
+    }
+    async fn update_profile(
+        &self,
+        username: &str,
+        change: &cloudmind_security::users::ProfileChange,
+    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
+        self.0.update_profile(username, change).await
+    }
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        hash: &str,
+        revoke_all: bool,
+        now: cloudmind_security::clock::Millis,
+    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
+        self.0.set_password_hash(username, hash, revoke_all, now).await
+    }
+    async fn add_role(
+        &self,
+        username: &str,
+        role: &str,
+    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
+        self.0.add_role(username, role).await
+    }
+    async fn ping(&self) -> Result<(), cloudmind_security::StoreError> {
+        self.0.ping().await
+    }
+}
+
+#[tokio::test]
+async fn attempts_that_die_between_the_lockout_slot_and_the_verdict_give_their_slot_back() {
+    let app = TestApp::spawn().await;
+    app.registered("olga").await;
+    // Same stores, but every user read fails after the slot is taken: five attempts end without a verdict.
+    let failing =
+        TestApp::serving(app.wiring.with_users(std::sync::Arc::new(FailingReads(app.backends.users.clone())))).await;
+    for _ in 0..5 {
+        assert_problem(failing.login("olga", GOOD_PASSWORD).await, 503, "service_unavailable").await;
+    }
+    // The owner is not locked out: the slots were given back (on a spawned task, so allow it a moment).
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app.login("olga", GOOD_PASSWORD).await.status().as_u16();
+        if status != 423 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200, "five aborted attempts must not lock the account");
+    assert!(cloudmind_tests::logs::captured().contains("authn_attempt_aborted"), "an aborted attempt is logged");
+}

@@ -94,7 +94,7 @@ async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
     let key = Username::lockout_key(&req.username);
     let now = call.now;
     let audit = state.gate.audit();
-    let check = CredentialCheck { lockouts: state.lockouts.as_ref(), policy: &state.lockout, hasher: &state.hasher };
+    let check = CredentialCheck { lockouts: &state.lockouts, policy: &state.lockout, hasher: &state.hasher };
     let account = async {
         let user = state.users.get(&key).await?.filter(|u| !u.disabled);
         Ok(user.map(|u| {

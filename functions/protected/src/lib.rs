@@ -108,7 +108,7 @@ async fn change_password(state: &Protected, call: &Call<Principal>) -> Result<Re
         return Err(ApiError::WeakPassword(violations));
     }
     let (now, audit) = (call.now, state.gate.audit());
-    let check = CredentialCheck { lockouts: state.lockouts.as_ref(), policy: &state.lockout, hasher: &state.hasher };
+    let check = CredentialCheck { lockouts: &state.lockouts, policy: &state.lockout, hasher: &state.hasher };
     let account = async { Ok(Some(((), user.password_hash.clone()))) };
     let current = Password::new(req.current_password).into_secret();
     match check.check(&user.username, account, current, now).await? {

@@ -4,6 +4,7 @@
 //! toward the lockout.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use secrecy::SecretString;
 
@@ -32,10 +33,40 @@ pub enum CheckError {
     Hash(#[from] HashError),
 }
 
+/// A lockout slot held by an attempt: given back if the attempt ends without a verdict (its future dropped by a
+/// client that went away, or a store that failed between the slot and the verdict), so five aborted requests do not
+/// lock an account.
+struct HeldSlot {
+    lockouts: Arc<dyn LockoutStore>,
+    key: String,
+    now: Millis,
+    decided: bool,
+}
+
+impl Drop for HeldSlot {
+    fn drop(&mut self) {
+        if self.decided {
+            return;
+        }
+        tracing::warn!(event = "authn_attempt_aborted", detail = "the attempt ended before its verdict; slot released");
+        let (lockouts, key, now) = (self.lockouts.clone(), std::mem::take(&mut self.key), self.now);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(e) = lockouts.release(&key, now).await {
+                        tracing::error!(event = "lockout_slot_not_released", error = %crate::store::error_chain(&e));
+                    }
+                });
+            }
+            Err(_) => tracing::error!(event = "lockout_slot_not_released", detail = "no runtime"),
+        }
+    }
+}
+
 /// Checks credentials under the lockout.
 #[derive(Clone, Copy)]
 pub struct CredentialCheck<'a> {
-    pub lockouts: &'a dyn LockoutStore,
+    pub lockouts: &'a Arc<dyn LockoutStore>,
     pub policy: &'a LockoutPolicy,
     pub hasher: &'a PasswordHasher,
 }
@@ -54,6 +85,7 @@ impl CredentialCheck<'_> {
         if let Acquire::Locked { until } = self.lockouts.acquire(key, self.policy, now).await? {
             return Ok(Verdict::Locked { until });
         }
+        let mut slot = HeldSlot { lockouts: self.lockouts.clone(), key: key.to_string(), now, decided: false };
         let (account, hash) = match account.await? {
             Some((account, hash)) => (Some(account), Some(hash)),
             None => (None, None),
@@ -61,10 +93,12 @@ impl CredentialCheck<'_> {
         match (permit.verify(password, hash).await, account) {
             (Verification::Valid { needs_rehash }, Some(account)) => {
                 self.lockouts.clear(key).await?;
+                slot.decided = true;
                 Ok(Verdict::Valid { account, needs_rehash })
             }
             _ => {
                 let locked_until = self.lockouts.record_failure(key, self.policy, now).await?;
+                slot.decided = true;
                 Ok(Verdict::Invalid { locked_until })
             }
         }

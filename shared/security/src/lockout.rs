@@ -76,6 +76,13 @@ impl LockoutRecord {
         }
         (Self { failures, expires_at: now + policy.duration_ms, ..current }, None)
     }
+
+    /// Gives back the slot of an attempt that ended without a verdict (the request died between taking it and
+    /// the password check): it counts neither as a failure nor against the free slots.
+    pub fn release(self, now: Millis) -> Self {
+        let current = self.at(now);
+        Self { slots: current.slots.saturating_sub(1).max(current.failures), ..current }
+    }
 }
 
 /// Where lockout records live (DynamoDB `LOCKOUT#<username>` TTL items, or memory). Every operation is atomic.
@@ -91,6 +98,8 @@ pub trait LockoutStore: Send + Sync {
     ) -> Result<Option<Millis>, StoreError>;
     /// Clears the record (a successful login, or an admin unlock).
     async fn clear(&self, username: &str) -> Result<(), StoreError>;
+    /// Gives back a slot taken by [`LockoutStore::acquire`] whose attempt got no verdict.
+    async fn release(&self, username: &str, now: Millis) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]
@@ -124,6 +133,17 @@ mod tests {
             })
             .count();
         assert_eq!(granted, 5);
+    }
+
+    #[test]
+    fn a_released_slot_is_free_again_and_failures_stay() {
+        let (r, _) = LockoutRecord::default().acquire(&POLICY, 0);
+        let (r, _) = r.fail(&POLICY, 0);
+        let (r, _) = r.acquire(&POLICY, 0);
+        assert_eq!((r.slots, r.failures), (2, 1));
+        let r = r.release(1);
+        assert_eq!((r.slots, r.failures), (1, 1));
+        assert_eq!(r.release(1).slots, 1, "a counted failure is never released");
     }
 
     #[test]

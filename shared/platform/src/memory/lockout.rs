@@ -83,6 +83,14 @@ impl LockoutStore for MemoryLockouts {
         lock(&self.records).remove(username);
         Ok(())
     }
+
+    async fn release(&self, username: &str, now: Millis) -> Result<(), StoreError> {
+        let mut records = lock(&self.records);
+        if let Some(record) = records.get_mut(username) {
+            *record = record.release(now);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

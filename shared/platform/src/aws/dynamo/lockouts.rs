@@ -165,6 +165,13 @@ impl LockoutStore for DynamoStore {
         Ok(locked.map(|_| until))
     }
 
+    async fn release(&self, username: &str, now: Millis) -> Result<(), StoreError> {
+        // Only a slot still held by an attempt in flight (slots above the counted failures) of a live record.
+        let values = Item::from([(":one".into(), n(1)), (":now".into(), n(now))]);
+        let condition = "attribute_exists(pk) AND slots > failures AND expires_ms > :now";
+        self.lockout_update(username, "SET slots = slots - :one", Some(condition), values).await.map(|_| ())
+    }
+
     async fn clear(&self, username: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
