@@ -54,6 +54,10 @@ async fn rate_limit_stats_show_policies_totals_offenders_and_blocks() {
 async fn security_events_page_newest_first_and_validate_their_query() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
+    // Existing accounts: the audit trail names only those (an unknown login name is shown as a marker).
+    for i in 0..7 {
+        app.registered(&format!("user{i}")).await;
+    }
     for i in 0..7 {
         app.login(&format!("user{i}"), "wrong").await;
     }

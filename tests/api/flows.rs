@@ -189,3 +189,21 @@ async fn cors_answers_allowed_origins_only() {
     let r = app.client.get(app.url("/health")).header("origin", "http://localhost:3000").send().await.unwrap();
     assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:3000");
 }
+
+#[tokio::test]
+async fn a_password_typed_into_the_username_field_is_never_logged_nor_shown_to_admins() {
+    let app = TestApp::spawn().await;
+    app.registered("uma").await;
+    let typed = "Uma-S3cret-Passw0rd!";
+    assert_eq!(app.login(typed, "whatever").await.status(), 401);
+    // A known account's failure is still named.
+    assert_eq!(app.login("uma", "wrong-password").await.status(), 401);
+    let fails = app.events("authn_login_fail").await;
+    let names: Vec<&str> = fails.iter().map(|e| e["username"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["uma", UNKNOWN_USERNAME]);
+    let logs = cloudmind_tests::logs::captured();
+    assert!(!logs.to_lowercase().contains(&typed.to_lowercase()), "the typed secret reached a log line");
+}
+
+/// What the login function shows for a name that is not an account.
+const UNKNOWN_USERNAME: &str = "(unknown username)";

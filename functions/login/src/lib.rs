@@ -23,6 +23,9 @@ use cloudmind_security::validation::{LoginRequest, Password, Username, parse_bod
 use secrecy::SecretString;
 use serde_json::json;
 
+/// What the log and the audit trail show for a login name that is not an existing account.
+pub const UNKNOWN_USERNAME: &str = "(unknown username)";
+
 /// The login function.
 #[derive(Clone)]
 pub struct Login {
@@ -106,15 +109,20 @@ async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
     let (user, needs_rehash) = match check.check(&key, account, password.clone(), now).await? {
         Verdict::Valid { account, needs_rehash } => (account, needs_rehash),
         Verdict::Locked { until } => {
-            audit.record(call.event(EventKind::LoginFail).username(&key).detail("account locked")).await;
+            // No lookup on this path: a name that could not be a username (a password typed into the wrong
+            // field, say) is never logged.
+            let shown = if Username::parse(&key).is_ok() { key.as_str() } else { UNKNOWN_USERNAME };
+            audit.record(call.event(EventKind::LoginFail).username(shown).detail("account locked")).await;
             return Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) });
         }
-        Verdict::Invalid { locked_until } => {
-            audit.record(call.event(EventKind::LoginFail).username(&key).detail("invalid credentials")).await;
+        Verdict::Invalid { locked_until, account_exists } => {
+            // Only an existing account's name reaches the log and the audit trail.
+            let shown = if account_exists { key.as_str() } else { UNKNOWN_USERNAME };
+            audit.record(call.event(EventKind::LoginFail).username(shown).detail("invalid credentials")).await;
             if let Some(until) = locked_until {
                 let detail =
                     format!("locked for {} s after {} failures", seconds_until(now, until), state.lockout.max_attempts);
-                audit.record(call.event(EventKind::LoginLock).username(&key).detail(detail)).await;
+                audit.record(call.event(EventKind::LoginLock).username(shown).detail(detail)).await;
             }
             return Err(ApiError::InvalidCredentials);
         }

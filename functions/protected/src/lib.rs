@@ -118,7 +118,7 @@ async fn change_password(state: &Protected, call: &Call<Principal>) -> Result<Re
             audit.record(event).await;
             return Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) });
         }
-        Verdict::Invalid { locked_until } => {
+        Verdict::Invalid { locked_until, .. } => {
             let event =
                 call.event(EventKind::PasswordChangeFail).username(&user.username).detail("wrong current password");
             audit.record(event).await;

@@ -20,8 +20,9 @@ pub enum Verdict<T> {
     Valid { account: T, needs_rehash: bool },
     /// No slot was left: the account is locked until then, and the password was not checked.
     Locked { until: Millis },
-    /// Wrong password or no such account; counted. `locked_until` when this failure locked the account.
-    Invalid { locked_until: Option<Millis> },
+    /// Wrong password or no such account; counted. `locked_until` when this failure locked the account;
+    /// `account_exists` says which of the two it was (for the log only: the caller's answer is the same).
+    Invalid { locked_until: Option<Millis>, account_exists: bool },
 }
 
 /// Why a credential check could not decide.
@@ -90,6 +91,7 @@ impl CredentialCheck<'_> {
             Some((account, hash)) => (Some(account), Some(hash)),
             None => (None, None),
         };
+        let account_exists = account.is_some();
         match (permit.verify(password, hash).await, account) {
             (Verification::Valid { needs_rehash }, Some(account)) => {
                 self.lockouts.clear(key).await?;
@@ -99,7 +101,7 @@ impl CredentialCheck<'_> {
             _ => {
                 let locked_until = self.lockouts.record_failure(key, self.policy, now).await?;
                 slot.decided = true;
-                Ok(Verdict::Invalid { locked_until })
+                Ok(Verdict::Invalid { locked_until, account_exists })
             }
         }
     }

@@ -1,6 +1,8 @@
-//! The audit trail in memory: a ring of the most recent events, read newest first with a cursor.
+//! The audit trail in memory: the most recent events, read newest first with a cursor. At the cap the oldest event
+//! of the most frequent kind goes, so a flood of one kind (11,000 bad tokens, say) evicts its own kind and never
+//! the rare events an operator looks for.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -13,8 +15,15 @@ const EVENTS_CAP: usize = 10_000;
 
 #[derive(Debug)]
 pub struct MemoryEvents {
-    events: Mutex<VecDeque<SecurityEvent>>,
+    ring: Mutex<Ring>,
     cap: usize,
+}
+
+/// The events in id order, and how many of each kind they hold.
+#[derive(Debug, Default)]
+struct Ring {
+    events: VecDeque<SecurityEvent>,
+    counts: HashMap<EventKind, usize>,
 }
 
 impl Default for MemoryEvents {
@@ -25,26 +34,33 @@ impl Default for MemoryEvents {
 
 impl MemoryEvents {
     pub fn with_cap(cap: usize) -> Self {
-        Self { events: Mutex::new(VecDeque::new()), cap: cap.max(1) }
+        Self { ring: Mutex::new(Ring::default()), cap: cap.max(1) }
     }
 }
 
 #[async_trait]
 impl EventSink for MemoryEvents {
     async fn record(&self, event: &SecurityEvent) -> Result<(), StoreError> {
-        let mut events = lock(&self.events);
+        let mut ring = lock(&self.ring);
+        let Ring { events, counts } = &mut *ring;
         if events.len() >= self.cap {
-            events.pop_front();
+            let commonest = counts.iter().max_by_key(|(_, n)| **n).map(|(k, _)| *k);
+            let oldest = events.iter().position(|e| Some(e.kind) == commonest);
+            if let Some(gone) = oldest.and_then(|i| events.remove(i)) {
+                counts.entry(gone.kind).and_modify(|n| *n -= 1);
+            }
         }
-        // Keep the ring ordered by id even if two events of one millisecond arrive out of order.
+        // Keep the events ordered by id even if two events of one millisecond arrive out of order.
         let at = events.iter().rposition(|e| e.id <= event.id).map_or(0, |i| i + 1);
         events.insert(at, event.clone());
+        *counts.entry(event.kind).or_default() += 1;
         Ok(())
     }
 
     async fn list(&self, kind: Option<EventKind>, limit: usize, cursor: Option<&str>) -> Result<EventPage, StoreError> {
-        let events = lock(&self.events);
-        let mut page: Vec<SecurityEvent> = events
+        let ring = lock(&self.ring);
+        let mut page: Vec<SecurityEvent> = ring
+            .events
             .iter()
             .rev()
             .filter(|e| cursor.is_none_or(|c| e.id.as_str() < c))
@@ -82,6 +98,22 @@ mod tests {
 
         let fails = sink.list(Some(EventKind::LoginFail), 10, None).await.unwrap();
         assert_eq!(fails.events.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_one_kind_evicts_its_own_kind_not_the_others() {
+        let sink = MemoryEvents::with_cap(100);
+        for at in 0..5 {
+            sink.record(&SecurityEvent::new(EventKind::LoginSuccess, at)).await.unwrap();
+        }
+        for at in 5..11_005 {
+            sink.record(&SecurityEvent::new(EventKind::TokenInvalid, at)).await.unwrap();
+        }
+        let kept = sink.list(Some(EventKind::LoginSuccess), 10, None).await.unwrap();
+        assert_eq!(kept.events.len(), 5, "the rare events survive the flood");
+        let flood = sink.list(Some(EventKind::TokenInvalid), 100, None).await.unwrap();
+        assert_eq!(flood.events.len(), 95);
+        assert_eq!(flood.events[0].at, 11_004, "the newest of the flood are kept");
     }
 
     #[tokio::test]
