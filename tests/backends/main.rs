@@ -227,3 +227,26 @@ async fn with_dynamodb_down_protected_requests_are_503_never_200() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "unhealthy");
 }
+
+#[tokio::test]
+async fn the_redis_offenders_set_stays_bounded_under_a_flood_of_refused_clients() {
+    use cloudmind_platform::aws::redis::RedisLimiter;
+    use cloudmind_security::ratelimit::{
+        Admission, BlockPolicy, Limit, Limiter, Policy, PolicyId, Subject, WindowCheck,
+    };
+    let prefix = cloudmind_tests::namespace();
+    let limiter = RedisLimiter::new(&required_env("REDIS_URL"), Duration::from_secs(2), &prefix).unwrap();
+    // A policy that refuses everything: every client becomes an offender.
+    let closed = Policy { name: PolicyId::Api, limits: vec![Limit { limit: 0, window_seconds: 60 }] };
+    let blocks = BlockPolicy { rate_limit_violations: 0, ..BlockPolicy::default() };
+    for i in 0..1_200u32 {
+        let client = Subject::ip(std::net::IpAddr::from([10, 9, (i / 256) as u8, (i % 256) as u8]));
+        let admission = Admission { checks: WindowCheck::for_policy(&closed, &client), client_key: client };
+        assert!(!limiter.admit(&admission, &blocks, now_ms()).await.unwrap().decision.allowed);
+    }
+    let mut conn =
+        redis::Client::open(required_env("REDIS_URL")).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let offenders: u64 =
+        redis::cmd("ZCARD").arg(format!("{{{prefix}}}:offenders")).query_async(&mut conn).await.unwrap();
+    assert_eq!(offenders, 1_000);
+}

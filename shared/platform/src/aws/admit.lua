@@ -52,6 +52,11 @@ else
       redis.call('ZINCRBY', KEYS[4], 1, subject)
     end
   end
+  -- The offenders are kept to the 1,000 with the most refusals (the statistics show the top ten).
+  local extra = redis.call('ZCARD', KEYS[4]) - 1000
+  if extra > 0 then
+    redis.call('ZREMRANGEBYRANK', KEYS[4], 0, extra - 1)
+  end
   local threshold, window, duration = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
   out[3] = violate(KEYS[1], KEYS[2], KEYS[5], threshold, window, duration, ARGV[3], 'rate_limited', now)
 end

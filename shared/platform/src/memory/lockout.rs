@@ -1,5 +1,7 @@
-//! Lockout records, bounded: at the cap, expired records go first, then the unlocked ones closest to expiry;
-//! records of locked accounts are kept.
+//! Lockout records, bounded: at the cap, expired records go first, then unlocked ones, fewest failures first and
+//! then closest to expiry; records of locked accounts are kept. So a flood of new names (one guess each) evicts its
+//! own records before it can reset a victim's count: reaching a record with four failures takes a store full of
+//! records with four failures, that is four guesses per name through the rate limits.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -43,11 +45,15 @@ impl MemoryLockouts {
         if records.len() < cap {
             return;
         }
-        // Evict an eighth of the unlocked records, those closest to expiry, so the scan is amortized.
-        let mut unlocked: Vec<(Millis, String)> =
-            records.iter().filter(|(_, r)| r.locked_until <= now).map(|(k, r)| (r.expires_at, k.clone())).collect();
+        // Evict an eighth of the unlocked records, fewest failures first, then closest to expiry, so the scan is
+        // amortized.
+        let mut unlocked: Vec<(u32, Millis, String)> = records
+            .iter()
+            .filter(|(_, r)| r.locked_until <= now)
+            .map(|(k, r)| (r.failures, r.expires_at, k.clone()))
+            .collect();
         unlocked.sort_unstable();
-        for (_, key) in unlocked.into_iter().take((cap / 8).max(1)) {
+        for (_, _, key) in unlocked.into_iter().take((cap / 8).max(1)) {
             records.remove(&key);
         }
     }
@@ -128,6 +134,24 @@ mod tests {
         assert!(matches!(store.acquire("bob", &POLICY, 1).await.unwrap(), Acquire::Locked { .. }));
         store.clear("bob").await.unwrap();
         assert_eq!(store.acquire("bob", &POLICY, 1).await.unwrap(), Acquire::Granted);
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_new_names_cannot_reset_a_victims_failure_count() {
+        let store = MemoryLockouts::with_cap(64);
+        for _ in 0..4 {
+            store.acquire("victim", &POLICY, 0).await.unwrap();
+            store.record_failure("victim", &POLICY, 0).await.unwrap();
+        }
+        // The flood's records are younger (they would expire later) but hold fewer failures.
+        for i in 0..10_000 {
+            let name = format!("flood{i}");
+            store.acquire(&name, &POLICY, 1).await.unwrap();
+            store.record_failure(&name, &POLICY, 1).await.unwrap();
+        }
+        assert_eq!(store.record("victim", 2).failures, 4, "the victim's count survived");
+        store.acquire("victim", &POLICY, 2).await.unwrap();
+        assert!(store.record_failure("victim", &POLICY, 2).await.unwrap().is_some(), "the fifth failure locks");
     }
 
     #[tokio::test]

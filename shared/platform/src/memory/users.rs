@@ -11,13 +11,28 @@ use cloudmind_security::users::{ProfileChange, Session, SessionLookup, User, Use
 
 use super::lock;
 
-/// Users keyed by normalized username.
-#[derive(Debug, Default)]
+/// The most users the in-memory store holds (each holds a hash and a profile, under 1 KiB); beyond it a
+/// registration is refused as a store that is full (503), never by dropping an account.
+const USERS_CAP: usize = 100_000;
+
+/// Users keyed by normalized username, bounded.
+#[derive(Debug)]
 pub struct MemoryUsers {
     users: Mutex<HashMap<String, User>>,
+    cap: usize,
+}
+
+impl Default for MemoryUsers {
+    fn default() -> Self {
+        Self::with_cap(USERS_CAP)
+    }
 }
 
 impl MemoryUsers {
+    pub fn with_cap(cap: usize) -> Self {
+        Self { users: Mutex::new(HashMap::new()), cap: cap.max(1) }
+    }
+
     fn modify(&self, username: &str, f: impl FnOnce(&mut User)) -> Result<User, StoreError> {
         let mut users = lock(&self.users);
         let user = users.get_mut(username).ok_or(StoreError::NotFound)?;
@@ -32,6 +47,9 @@ impl UserStore for MemoryUsers {
         let mut users = lock(&self.users);
         if users.contains_key(&user.username) {
             return Err(StoreError::Conflict);
+        }
+        if users.len() >= self.cap {
+            return Err(StoreError::unavailable("memory users", "the in-memory user store is full"));
         }
         users.insert(user.username.clone(), user.clone());
         Ok(())
@@ -151,6 +169,16 @@ impl SessionLookup for MemorySessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_user_store_is_bounded_and_refuses_rather_than_drops() {
+        let store = MemoryUsers::with_cap(2);
+        store.create(&User::example("a")).await.unwrap();
+        store.create(&User::example("b")).await.unwrap();
+        assert!(matches!(store.create(&User::example("c")).await, Err(StoreError::Unavailable { .. })));
+        assert!(store.get("a").await.unwrap().is_some() && store.get("b").await.unwrap().is_some());
+        assert!(matches!(store.create(&User::example("a")).await, Err(StoreError::Conflict)));
+    }
 
     #[tokio::test]
     async fn usernames_are_unique() {
