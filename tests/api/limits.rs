@@ -1,7 +1,7 @@
 //! Lockout and rate limits, including concurrent attacks.
 
 use cloudmind_security::events::EventKind;
-use cloudmind_tests::{GOOD_PASSWORD, TestApp, assert_problem};
+use cloudmind_tests::{BrokenReads, GOOD_PASSWORD, TestApp, assert_problem};
 use serde_json::json;
 
 #[tokio::test]
@@ -155,7 +155,10 @@ fn threads_named(prefix: &str) -> usize {
 
 #[tokio::test]
 async fn three_hundred_concurrent_logins_hash_on_a_bounded_set_of_threads_and_the_rest_are_503_at_once() {
-    let app = TestApp::spawn().await;
+    // Three hundred clients would come from many addresses; here they share one, so its connection cap is raised.
+    let base = TestApp::spawn().await;
+    let limits = cloudmind_tests::Limits { max_connections_per_ip: 512, ..Default::default() };
+    let app = TestApp::serving_within(base.wiring.clone(), limits).await;
     let names: Vec<String> = (0..300).map(|i| format!("nobody-{i}")).collect();
     let requests = names.iter().map(|name| app.login(name, "not-the-password"));
     let responses = futures_util::future::join_all(requests).await;
@@ -181,52 +184,13 @@ async fn three_hundred_concurrent_logins_hash_on_a_bounded_set_of_threads_and_th
     assert_problem(app.login("nobody-1", "not-the-password").await, 401, "invalid_credentials").await;
 }
 
-/// A user store whose reads fail, over a real one: a store error between the lockout slot and the verdict.
-struct FailingReads(std::sync::Arc<dyn cloudmind_security::users::UserStore>);
-
-#[async_trait::async_trait]
-impl cloudmind_security::users::UserStore for FailingReads {
-    async fn create(&self, user: &cloudmind_security::users::User) -> Result<(), cloudmind_security::StoreError> {
-        self.0.create(user).await
-    }
-    async fn get(&self, _: &str) -> Result<Option<cloudmind_security::users::User>, cloudmind_security::StoreError> {
-        Err(cloudmind_security::StoreError::unavailable("users", "read timed out"))
-    }
-    async fn update_profile(
-        &self,
-        username: &str,
-        change: &cloudmind_security::users::ProfileChange,
-    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
-        self.0.update_profile(username, change).await
-    }
-    async fn set_password_hash(
-        &self,
-        username: &str,
-        hash: &str,
-        revoke_all: bool,
-        now: cloudmind_security::clock::Millis,
-    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
-        self.0.set_password_hash(username, hash, revoke_all, now).await
-    }
-    async fn add_role(
-        &self,
-        username: &str,
-        role: &str,
-    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
-        self.0.add_role(username, role).await
-    }
-    async fn ping(&self) -> Result<(), cloudmind_security::StoreError> {
-        self.0.ping().await
-    }
-}
-
 #[tokio::test]
 async fn attempts_that_die_between_the_lockout_slot_and_the_verdict_give_their_slot_back() {
     let app = TestApp::spawn().await;
     app.registered("olga").await;
     // Same stores, but every user read fails after the slot is taken: five attempts end without a verdict.
-    let failing =
-        TestApp::serving(app.wiring.with_users(std::sync::Arc::new(FailingReads(app.backends.users.clone())))).await;
+    let broken = BrokenReads { inner: app.backends.users.clone(), hang: false };
+    let failing = TestApp::serving(app.wiring.with_users(std::sync::Arc::new(broken))).await;
     for _ in 0..5 {
         assert_problem(failing.login("olga", GOOD_PASSWORD).await, 503, "service_unavailable").await;
     }

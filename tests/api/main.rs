@@ -9,5 +9,6 @@ mod errors;
 mod fixtures;
 mod flows;
 mod limits;
+mod server;
 mod tokens;
 mod wiring;

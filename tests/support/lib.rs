@@ -12,6 +12,7 @@ use cloudmind_platform::config::Settings;
 use cloudmind_platform::wiring::Wiring;
 use cloudmind_registry::App;
 use cloudmind_registry::admin::ensure_admin;
+pub use cloudmind_registry::server::Limits;
 use cloudmind_security::events::EventSink;
 use cloudmind_security::lockout::LockoutStore;
 use cloudmind_security::ratelimit::Limiter;
@@ -145,6 +146,11 @@ impl TestApp {
 
     /// A server over the given ports, without creating the admin (a store that is down).
     pub async fn serving(wiring: Wiring) -> Self {
+        Self::serving_within(wiring, Limits::default()).await
+    }
+
+    /// As [`TestApp::serving`], with the local server's bounds chosen (short timeouts, small caps).
+    pub async fn serving_within(wiring: Wiring, limits: Limits) -> Self {
         logs::capture();
         let app = Arc::new(App::build(&wiring).await.expect("functions built"));
         let backends = Ports {
@@ -159,7 +165,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(cloudmind_registry::server::serve(listener, app.clone(), async {
+        tokio::spawn(cloudmind_registry::server::serve_with(listener, app.clone(), limits, async {
             let _ = stopped.await;
         }));
         let client = Client::builder().pool_max_idle_per_host(64).build().unwrap();
@@ -297,3 +303,49 @@ pub fn claims_of(token: &str) -> Value {
 }
 
 pub mod services;
+
+/// A user store over a real one whose reads fail (`hang: false`) or never answer (`hang: true`): a store that
+/// breaks between a lockout slot and the verdict.
+pub struct BrokenReads {
+    pub inner: Arc<dyn UserStore>,
+    pub hang: bool,
+}
+
+#[async_trait::async_trait]
+impl UserStore for BrokenReads {
+    async fn create(&self, user: &cloudmind_security::users::User) -> Result<(), cloudmind_security::StoreError> {
+        self.inner.create(user).await
+    }
+    async fn get(&self, _: &str) -> Result<Option<cloudmind_security::users::User>, cloudmind_security::StoreError> {
+        if self.hang {
+            std::future::pending::<()>().await;
+        }
+        Err(cloudmind_security::StoreError::unavailable("users", "read timed out"))
+    }
+    async fn update_profile(
+        &self,
+        username: &str,
+        change: &cloudmind_security::users::ProfileChange,
+    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
+        self.inner.update_profile(username, change).await
+    }
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        hash: &str,
+        revoke_all: bool,
+        now: cloudmind_security::clock::Millis,
+    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
+        self.inner.set_password_hash(username, hash, revoke_all, now).await
+    }
+    async fn add_role(
+        &self,
+        username: &str,
+        role: &str,
+    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
+        self.inner.add_role(username, role).await
+    }
+    async fn ping(&self) -> Result<(), cloudmind_security::StoreError> {
+        self.inner.ping().await
+    }
+}
