@@ -19,7 +19,7 @@ use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::tokens::TokenService;
 use cloudmind_security::users::UserStore;
-use cloudmind_security::validation::{LoginRequest, Password, Username, parse_body};
+use cloudmind_security::validation::{LoginRequest, Password, Username};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -93,7 +93,7 @@ impl Login {
 }
 
 async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
-    let req: LoginRequest = parse_body(&call.body)?;
+    let req: LoginRequest = call.body()?;
     let key = Username::lockout_key(&req.username);
     let now = call.now;
     let audit = state.gate.audit();

@@ -17,9 +17,7 @@ use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
 use cloudmind_security::password::PasswordPolicy;
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::users::{ProfileChange, UserStore};
-use cloudmind_security::validation::{
-    ChangePasswordRequest, DisplayName, Email, Password, UpdateProfileRequest, parse_body,
-};
+use cloudmind_security::validation::{ChangePasswordRequest, DisplayName, Email, Password, UpdateProfileRequest};
 use cloudmind_security::{ApiError, FieldError};
 
 /// The protected function: the caller's own profile.
@@ -84,7 +82,7 @@ impl Function for Protected {
 
 async fn update_profile(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
     let user = &call.caller.user;
-    let req: UpdateProfileRequest = parse_body(&call.body)?;
+    let req: UpdateProfileRequest = call.body()?;
     if req.display_name.is_none() && req.email.is_none() {
         return Err(ApiError::ValidationFailed(vec![FieldError::new("body", "give display_name, email or both")]));
     }
@@ -102,7 +100,7 @@ async fn update_profile(state: &Protected, call: &Call<Principal>) -> Result<Rep
 
 async fn change_password(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
     let user = &call.caller.user;
-    let req: ChangePasswordRequest = parse_body(&call.body)?;
+    let req: ChangePasswordRequest = call.body()?;
     let violations = state.policy.check(&req.new_password, &user.username);
     if !violations.is_empty() {
         return Err(ApiError::WeakPassword(violations));

@@ -14,7 +14,7 @@ use cloudmind_security::hashing::PasswordHasher;
 use cloudmind_security::password::PasswordPolicy;
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::users::{User, UserStore};
-use cloudmind_security::validation::{DisplayName, Email, Password, RegisterRequest, Username, parse_body};
+use cloudmind_security::validation::{DisplayName, Email, Password, RegisterRequest, Username};
 use cloudmind_security::{ApiError, FieldError, StoreError};
 
 /// The register function.
@@ -70,7 +70,7 @@ impl Function for Register {
 }
 
 async fn register(state: &Register, call: Call) -> Result<Reply, ApiError> {
-    let req: RegisterRequest = parse_body(&call.body)?;
+    let req: RegisterRequest = call.body()?;
     if !state.registration_enabled {
         return Err(ApiError::RegistrationDisabled);
     }

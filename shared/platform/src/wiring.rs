@@ -72,13 +72,14 @@ enum Stores {
 
 /// How the SDK configuration is made: a plain function pointer, so a Lambda binary links only its own loader
 /// (environment credentials) and not the default credential chain of local processes.
-type SdkLoader = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = aws_config::SdkConfig> + Send>>;
+type SdkLoader = fn() -> SdkFuture;
+type SdkFuture = std::pin::Pin<Box<dyn std::future::Future<Output = aws_config::SdkConfig> + Send>>;
 
-fn local_sdk() -> std::pin::Pin<Box<dyn std::future::Future<Output = aws_config::SdkConfig> + Send>> {
+fn local_sdk() -> SdkFuture {
     Box::pin(aws::sdk_config())
 }
 
-fn lambda_sdk() -> std::pin::Pin<Box<dyn std::future::Future<Output = aws_config::SdkConfig> + Send>> {
+fn lambda_sdk() -> SdkFuture {
     Box::pin(std::future::ready(aws::lambda_sdk_config()))
 }
 

@@ -176,21 +176,45 @@ pub const SECRET_FIELDS: &[&str] = &["password", "current_password", "new_passwo
 /// Parses and validates a JSON body into `T`; every problem becomes `validation_failed` without the value.
 pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        ApiError::ValidationFailed(vec![describe_json_error(&field, &inner)])
-    })?;
+    let value: T = typed(&mut *de)?;
     // Exactly one JSON value: what follows it would otherwise be ignored here but not by every reader.
     de.end().map_err(|e| ApiError::ValidationFailed(vec![describe_json_error("", &e)]))?;
-    value.validate().map_err(|e| ApiError::ValidationFailed(field_errors(&e)))?;
-    Ok(value)
+    checked(value)
 }
 
 /// A body as exactly one JSON value (trailing bytes refused), with the same field errors as [`parse_body`]: what
-/// the request gate scans for attacks before any handler reads the body.
+/// the request gate scans for attacks, and then hands to the handler ([`parse_value`]).
 pub fn parse_json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::ValidationFailed(vec![describe_json_error("", &e)]))
+}
+
+/// A request body type: deserialized from JSON, then validated.
+pub trait BodyRequest: DeserializeOwned + Validate {}
+
+impl<T: DeserializeOwned + Validate> BodyRequest for T {}
+
+/// A typed, validated request from the body the gate parsed and scanned (`None`: there was no body), with the
+/// same field errors as [`parse_body`].
+pub fn parse_value<T: BodyRequest>(value: Option<&serde_json::Value>) -> Result<T, ApiError> {
+    match value {
+        Some(value) => checked(typed(value)?),
+        None => parse_body(b""),
+    }
+}
+
+fn typed<'de, T: DeserializeOwned>(
+    de: impl serde::Deserializer<'de, Error = serde_json::Error>,
+) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        ApiError::ValidationFailed(vec![describe_json_error(&field, &inner)])
+    })
+}
+
+fn checked<T: Validate>(value: T) -> Result<T, ApiError> {
+    value.validate().map_err(|e| ApiError::ValidationFailed(field_errors(&e)))?;
+    Ok(value)
 }
 
 fn describe_json_error(path: &str, e: &serde_json::Error) -> FieldError {

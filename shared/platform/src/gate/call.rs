@@ -1,10 +1,12 @@
 //! What a handler receives from the gate: the [`Call`] with its typed [`Caller`], and what it gives back ([`Reply`]).
 
+use cloudmind_security::ApiError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::events::{EventKind, SecurityEvent};
 use cloudmind_security::ratelimit::Subject;
 use cloudmind_security::tokens::Claims;
 use cloudmind_security::users::User;
+use cloudmind_security::validation::{BodyRequest, parse_value};
 use serde_json::Value;
 
 use crate::routes::{Access, Params};
@@ -75,7 +77,8 @@ impl Caller for AdminPrincipal {
 pub struct Call<C = Anonymous> {
     pub params: Params,
     pub query: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    /// The JSON body as the gate parsed and scanned it (`None` on routes without one, or an empty body).
+    pub(crate) json: Option<Value>,
     pub ctx: Ctx,
     pub caller: C,
     pub now: Millis,
@@ -88,6 +91,12 @@ impl<C> Call<C> {
 
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as a typed, validated request (400 or 422 with field errors otherwise): deserialized from the very
+    /// value the gate scanned, never parsed again.
+    pub fn body<T: BodyRequest>(&self) -> Result<T, ApiError> {
+        parse_value(self.json.as_ref())
     }
 
     /// A security event of this request.

@@ -209,7 +209,8 @@ impl Gate {
 
         // 5. Malicious input in the path, the query or a non-secret field.
         let query = query_pairs(req.uri().query().unwrap_or(""));
-        // The body is parsed once, here, as exactly one JSON value: what is scanned is what the handler reads.
+        // The body is parsed once, here, as exactly one JSON value; the handler reads that value (`Call::body`), so
+        // what is scanned is what is read.
         let json = (route.json_body && !body.is_empty()).then(|| parse_json_value(body));
         if let Some(finding) = find_threat(&params, &query, json.as_ref().and_then(|j| j.as_ref().ok())) {
             self.record_malicious(ctx, &finding, now).await;
@@ -250,12 +251,13 @@ impl Gate {
         }
 
         // 9. A JSON body that is not exactly one JSON value (trailing bytes included) was not scanned: refused.
-        if let Some(Err(e)) = json {
-            return Err(Refused(Refusal { error: e, decision }));
-        }
+        let json = match json {
+            Some(Err(e)) => return Err(Refused(Refusal { error: e, decision })),
+            Some(Ok(value)) => Some(value),
+            None => None,
+        };
         let caller = C::from_principal(principal).ok_or(Refused(ApiError::Internal.into()))?;
-        let body = body.to_vec();
-        Ok((op, Call { params, query, body, ctx: ctx.clone(), caller, now }, decision))
+        Ok((op, Call { params, query, json, ctx: ctx.clone(), caller, now }, decision))
     }
 
     async fn verify_token(&self, headers: &HeaderMap, now: Millis) -> Result<Claims, ApiError> {

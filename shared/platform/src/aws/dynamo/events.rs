@@ -35,14 +35,7 @@ impl EventSink for DynamoStore {
                 item.insert(name.into(), s(v));
             }
         }
-        self.client
-            .put_item()
-            .table_name(&self.security)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| unavailable("dynamodb PutItem", e))
+        self.put_security(item).await
     }
 
     async fn list(&self, kind: Option<EventKind>, limit: usize, cursor: Option<&str>) -> Result<EventPage, StoreError> {

@@ -12,6 +12,9 @@ mod tokens;
 mod users;
 
 use aws_sdk_dynamodb::Client;
+use cloudmind_security::StoreError;
+
+use self::items::{Item, unavailable};
 
 /// Every DynamoDB-backed port, over one client.
 #[derive(Debug, Clone)]
@@ -26,5 +29,17 @@ pub struct DynamoStore {
 impl DynamoStore {
     pub fn new(client: Client, users_table: impl Into<String>, security_table: impl Into<String>) -> Self {
         Self { client, users: users_table.into(), security: security_table.into() }
+    }
+
+    /// Writes one item (a denylist entry, an audit event) to the security table.
+    async fn put_security(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.security)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("dynamodb PutItem", e))
     }
 }

@@ -19,14 +19,7 @@ impl TokenDenylist for DynamoStore {
         let mut item = token_key(jti);
         item.insert("expires_ms".into(), n(expires_at));
         item.insert("expires_at".into(), n(ttl_seconds(expires_at)));
-        self.client
-            .put_item()
-            .table_name(&self.security)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| unavailable("dynamodb PutItem", e))
+        self.put_security(item).await
     }
 }
 
