@@ -280,3 +280,46 @@ async fn a_body_with_bytes_after_its_json_value_is_400_and_changes_nothing() {
     assert_problem(r, 400, "validation_failed").await;
     assert_problem(app.login("trailer", "Correct-Horse-42-Battery").await, 401, "invalid_credentials").await;
 }
+
+#[tokio::test]
+async fn injection_without_spaces_and_triple_encoding_are_refused() {
+    let app = TestApp::with(&[("BLOCK_MALICIOUS_REQUESTS", "100")]).await;
+    for username in ["admin'OR'1'='1", "x'OR(1)=(1)", "admin'#"] {
+        let body = json!({"username": username, "email": "a@b.co", "password": GOOD_PASSWORD});
+        assert_problem(app.post_json("/api/v1/auth/register", &body).await, 400, "malicious_input").await;
+    }
+    // `../../etc/passwd` and `<script>` percent-encoded three times.
+    for query in ["q=%2525252e%2525252e%2525252f%2525252e%2525252e%2525252fetc", "q=%2525253Cscript%2525253E"] {
+        let r = app.client.get(app.url(&format!("/health?{query}"))).send().await.unwrap();
+        assert_problem(r, 400, "malicious_input").await;
+    }
+}
+
+#[tokio::test]
+async fn names_that_look_like_sql_pass_and_low_confidence_free_text_never_blocks() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("jean").await;
+    let patch = |name: &str| {
+        app.client.patch(app.url("/api/v1/me")).bearer_auth(&token).json(&json!({"display_name": name})).send()
+    };
+    for name in ["Jean 'JJ' -- Smith", "Select from the menu", "Robert \"Bob\" Jones", "Done; update later"] {
+        let r = patch(name).await.unwrap();
+        assert_eq!(r.status(), 200, "{name}");
+        let me: Value = app.me(&token).await.json().await.unwrap();
+        assert_eq!(me["display_name"], name);
+    }
+    // A display name shaped like a statement is refused, but six of them (the block is at five) do not block.
+    for _ in 0..6 {
+        assert_problem(patch("Select one from the list").await.unwrap(), 400, "malicious_input").await;
+    }
+    assert_eq!(app.client.get(app.url("/health")).send().await.unwrap().status(), 200);
+    let events = app.events("malicious_sqli").await;
+    assert_eq!(events.len(), 6);
+    assert!(events.iter().all(|e| e["detail"].as_str().unwrap().contains("confidence=low")), "{events:?}");
+    // The same text in a query parameter is not a person's free text: it counts, and five of them block.
+    for _ in 0..5 {
+        let r = app.client.get(app.url("/health?q=Select%20one%20from%20the%20list")).send().await.unwrap();
+        assert_eq!(r.status(), 400);
+    }
+    assert_problem(app.client.get(app.url("/health")).send().await.unwrap(), 403, "ip_blocked").await;
+}

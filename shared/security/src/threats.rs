@@ -1,10 +1,17 @@
 //! The malicious-input detector: SQL injection, XSS, path traversal and NUL/control characters.
 //!
 //! Applied to the path, the query (every parameter, known or not) and every non-secret string field of a JSON body
-//! (passwords are never scanned: a password may legitimately contain `' OR 1=1`). Input is percent-decoded up to
-//! twice first, so `%2e%2e%2f` and `%252e%252e%252f` are seen as `../`. The patterns look for the structure of an
-//! attack (a quote or terminator followed by SQL, a tag or a script URL, a `..` segment), so names and phrases such
-//! as `O'Brien`, `Zoë Ä. Smith`, `Select your plan`, `50% off` and `C:\Users` pass.
+//! (passwords are never scanned: a password may legitimately contain `' OR 1=1`). Input is percent-decoded until it
+//! stops changing (at most four times), so `%2e%2e%2f`, `%252e…` and `%25252e…` are all seen as `../`; SQL inline
+//! comments (`/**/`) count as whitespace, so `1'/**/OR/**/1=1` reads as `1' OR 1=1`.
+//!
+//! The patterns look for the structure of an attack (a quote that closes a literal followed by SQL, a tag or a
+//! script URL, a `..` segment), so names and phrases such as `O'Brien`, `Jean 'JJ' -- Smith`, `Select from the
+//! menu`, `50% off` and `C:\Users` pass. Every match has a [`Confidence`]: `High` for shapes that do not occur in
+//! human text (`' OR '1'='1`, `UNION SELECT null`, `<script`, `../`), `Low` for shapes that can (`select one from
+//! the list`, `JavaScript: the good parts`). The gate refuses both, and a low-confidence match on a free-text field
+//! ([`FREE_TEXT_FIELDS`]) does not count toward the automatic block ([`Finding::counts_toward_block`]). The measured
+//! rates on the corpora in `shared/security/corpus/` are in `SECURITY.md`.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -33,82 +40,186 @@ impl Threat {
     }
 }
 
-/// A detection: which threat, in which part of the request.
+/// How sure the detector is that a match is an attack and not a person's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Confidence {
+    /// A shape people also write (`Select one from the list`).
+    Low,
+    /// A shape that does not occur in human text.
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::High => "high",
+        }
+    }
+}
+
+/// What one value carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detection {
+    pub threat: Threat,
+    pub confidence: Confidence,
+}
+
+/// Body fields that hold a person's free text rather than an identifier.
+pub const FREE_TEXT_FIELDS: &[&str] = &["display_name"];
+
+/// A detection: which threat, how sure, in which part of the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub threat: Threat,
+    pub confidence: Confidence,
     /// `path`, `query.<name>` or `body.<field>`; never the value.
     pub location: String,
+    /// Whether the value is a free-text field (a display name), where people write what merely looks like SQL.
+    pub free_text: bool,
 }
 
-static SQLI: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
-        // A quote, or a closing paren, followed by a boolean or a statement: ' OR '1'='1, ') or 1=1, ' AND 1=1
-        r#"(?i)['"`)]\s*(or|and|xor|\|\||&&)\s+['"`(]?\s*[\w'"]+\s*(=|<|>|like\b|is\b)"#,
-        r#"(?i)['"`)]\s*(or|and)\s+['"`]?\s*\d+\s*['"`]?\s*(=|<|>)"#,
-        r#"(?i)['"`]\s*(or|and)\s+(true|false)\b"#,
-        r#"(?i)['"`]\s*or\s+['"`]\s*['"`]?\s*="#,
-        // A quote or terminator closing the literal, then a comment or another statement
-        r#"(?i)['"`]\s*(--|#|/\*|;)"#,
-        r#"(?i);\s*(select|insert|update|delete|drop|alter|create|truncate|exec|execute|declare|shutdown|grant)\b"#,
-        // Statements that do not occur in names or prose
-        r"(?i)\bunion\b(\s+|/\*.*?\*/)+(all\s+|distinct\s+)?select\b",
-        r"(?i)\bselect\b.+\bfrom\b\s+[\w.\x60\x22\[\]]+",
-        r"(?i)\binsert\s+into\s+[\w.\x60\x22\[\]]+",
-        r"(?i)\bdelete\s+from\s+[\w.\x60\x22\[\]]+",
-        r"(?i)\bdrop\s+(table|database|schema|user|view)\b",
-        r"(?i)\bupdate\s+[\w.\x60\x22\[\]]+\s+set\s+\w+\s*=",
-        r"(?i)\b(sleep|benchmark|pg_sleep|waitfor\s+delay|load_file|xp_cmdshell|information_schema|sqlite_master)\b\s*[('\x22]",
-        r"(?i)\binformation_schema\.",
-        r"(?i)\bor\s+\d+\s*=\s*\d+\s*(--|#|/\*|$)",
-        r"/\*!?\d*.*?\*/",
-    ])
-    .unwrap_or_else(|e| unreachable!("SQL injection patterns compile: {e}"))
+impl Finding {
+    /// Whether this finding is a violation toward the automatic block: all but a low-confidence match on free text.
+    pub fn counts_toward_block(&self) -> bool {
+        self.confidence == Confidence::High || !self.free_text
+    }
+}
+
+/// A set of patterns of one threat, split by confidence.
+struct Patterns {
+    high: RegexSet,
+    low: RegexSet,
+}
+
+impl Patterns {
+    fn new(high: &[&str], low: &[&str]) -> Self {
+        let set = |p: &[&str]| RegexSet::new(p).unwrap_or_else(|e| unreachable!("detector patterns compile: {e}"));
+        Self { high: set(high), low: set(low) }
+    }
+
+    fn confidence(&self, value: &str) -> Option<Confidence> {
+        if self.high.is_match(value) {
+            Some(Confidence::High)
+        } else if self.low.is_match(value) {
+            Some(Confidence::Low)
+        } else {
+            None
+        }
+    }
+}
+
+static SQLI: LazyLock<Patterns> = LazyLock::new(|| {
+    Patterns::new(
+        &[
+            // A quote or closing paren, then a boolean operator, then a comparison whose sides look like values:
+            // `' OR '1'='1`, `admin'OR'1'='1`, `x'OR(1)=(1)`, `') or ('a'='a`, `'||'1'='1`, `' or username='admin`.
+            // The word operators need a separator after them (`'oregon` is not `' or`); the symbolic ones do not.
+            // A bare word compared with a bare word (`'A' or better = honor roll`) is prose.
+            r#"(?i)['"`)]\s*(?:(?:or|and|xor)[\s('"`]+|(?:\|\||&&)[\s('"`]*)(?:\d+|['"`]\w*['"`]?|\w+\s*(?:=|<|>|!=|<>)\s*['"`(\d])[\s)'"`]*(?:=|<|>|!=|<>|like\s*['"%\d]|(?:r?like|regexp|sounds\s+like)\s|is\s+(?:not\s+)?null\b|between\b|in\s*\()"#,
+            r#"(?i)['"`]\s*(?:or|and)\s+(?:true|false|not\s+false)\s*(?:--|#|;|$)"#,
+            r#"(?i)['"`)]\s*(?:or|and)\s+\w+\s+(?:r?like\s*['"%]|is\s+(?:not\s+)?null\b)"#,
+            r#"(?i)['"`]\s*or\s*['"`]\s*['"`]?\s*="#,
+            r#"(?i)^['"`]\s*=|['"`]\s*=\s*['"`]\s*$"#,
+            r#"(?i)['"`]\s*\|\|\s*['"`(]"#,
+            // A numeric tautology in a numeric context (`id=1 or 1=1`), or any tautology ended by a comment.
+            r#"(?i)(?:^|[\d'"`)=])\s*(?:or|and)\s*\(?\s*\d+\s*\)?\s*=\s*\(?\s*\d+\b"#,
+            r#"(?i)\b(?:or|and)\s*['"](\w*)['"]\s*=\s*['"]"#,
+            r#"(?i)\b(?:or|and)\s+\(?\s*\w+\s*\)?\s*=\s*\(?\s*\w+\s*\)?\s*(?:--|#|/\*)"#,
+            // A quote or paren closing a literal, then a clause: `' HAVING 1=1`, `' ORDER BY 3--`, `' GROUP BY x`.
+            r#"(?i)['"`)]\s*(?:having\s+\d|group\s+by\s+[\w.]+|order\s+by\s+\d|limit\s+\d+\s*,|procedure\s+analyse|into\s+(?:out|dump)file)"#,
+            r"(?i)\border\s+by\s+\d+\s*(?:--|#|/\*)",
+            // Stacked statements.
+            r"(?i);\s*(?:drop|truncate|alter)\s+(?:table|database|schema|view|user)\b",
+            r"(?i);\s*(?:insert\s+into|delete\s+from|update\s+[\w.\x60\x22\[\]]+\s+set|exec(?:ute)?\s+(?:xp_|sp_|master\.|immediate\b|@)|shutdown\b|declare\s+@|waitfor\s+delay|copy\s+[\w.]+\s+(?:to|from)\b)",
+            // UNION SELECT of columns; SELECT of `*`, a function, a system variable, or a column list FROM a table.
+            r"(?i)\bunion(?:\s+all|\s+distinct)?\s+select\s*(?:null|\d|\*|@@|\(|[\w.()]+\s*,|[\w.()\x60\x22]+\s+from\b|concat|char\b|cast\b|version)",
+            r"(?i)\bunion(?:\s+all|\s+distinct)?\s*\(\s*select\b",
+            r"(?i)\bselect\s+(?:\*|count\s*\(|@@\w+|null\b|[\w.\x60\x22]+(?:\s*,\s*[\w.\x60\x22]+)+\s+from\b|(?:distinct\s+)?[\w.\x60\x22]+\s+from\s+[\w.\x60\x22\[\]]+\s+(?:where|limit|order\s+by|group\s+by)\b)",
+            // A subquery as an operand: `and (select 1)=1`, `'||(SELECT version())||'`, `RLIKE (SELECT (CASE …`.
+            r"(?i)(?:\b(?:and|or|rlike|regexp|like)|\|\||=|,|\()\s*\(\s*select\b",
+            r"(?i)\binsert\s+into\s+[\w.\x60\x22\[\]]+\s*(?:\(|values\b|select\b|set\b)",
+            r"(?i)\bdelete\s+from\s+[\w.\x60\x22\[\]]+\s*(?:where\b|;|--|#|$)",
+            r"(?i)\bdrop\s+(?:table|database|schema|view)\s+(?:if\s+exists\s+)?[\w.\x60\x22\[\]]+\s*(?:;|--|#|$)",
+            r"(?i)\bupdate\s+[\w.\x60\x22\[\]]+\s+set\s+[\w.\x60\x22]+\s*=",
+            // Functions and catalogs attackers use, with their call shape.
+            r#"(?i)\b(?:pg_sleep|sleep)\s*\(\s*\d+(?:\.\d+)?\s*\)|\bbenchmark\s*\(\s*\d+\s*,|\bwaitfor\s+delay\s*['"]"#,
+            r"(?i)\b(?:load_file|xp_cmdshell|extractvalue|updatexml|dbms_pipe\.|utl_inaddr\.|utl_http\.|sys_eval|sp_executesql)\s*\(?",
+            r"(?i)\b(?:information_schema|sqlite_master|pg_catalog|sysobjects|mysql\.user)\b|@@(?:version|datadir|hostname)\b",
+            r"(?i)\b(?:database|version|current_user|system_user|session_user|schema)\s*\(\s*\)",
+            r#"(?i)\b(?:char|chr|concat)\s*\(\s*\d+\s*(?:,\s*\d+\s*)+\)"#,
+        ],
+        &[
+            // Statement words in a shape prose also has: `select one from the list`, `delete from my cart later`.
+            r"(?i)\bselect\s+\S+\s+from\s+\S+",
+            r"(?i)\bunion\s+(?:all\s+)?select\b",
+            r"(?i)\binsert\s+into\s+\S+",
+            r"(?i)\bdelete\s+from\s+\S+",
+            r"(?i)\bdrop\s+(?:table|database|schema|view|user)\b",
+            r"(?i)\b(?:or|and)\s*\(?\s*\d+\s*\)?\s*=\s*\(?\s*\d+\b",
+            r"/\*!?\d*.*?\*/",
+        ],
+    )
 });
 
-static XSS: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
-        // Any tag as a browser parses one: <script, </a, <img src=..., <svg/onload=..., <!--, <?
-        r"<(/?[a-zA-Z]|!--|!\[|\?)",
-        r"(?i)\b(java|vb|live)script\s*:",
-        r"(?i)\bdata\s*:\s*text/html",
-        r"(?i)\bon[a-z]{3,}\s*=",
-        r"(?i)\bexpression\s*\(",
-        r"(?i)&#(x0*3c|0*60);?",
-        r"(?i)\\(u003c|x3c)",
-        r"(?i)\bsrcdoc\s*=",
-    ])
-    .unwrap_or_else(|e| unreachable!("XSS patterns compile: {e}"))
+static XSS: LazyLock<Patterns> = LazyLock::new(|| {
+    Patterns::new(
+        &[
+            // Any tag as a browser parses one: <script, </a, <img src=..., <svg/onload=..., <!--, <?
+            r"<(?:/?[a-zA-Z]|!--|!\[|\?)",
+            r"(?i)\b(?:java|vb|live)script\s*:(?:\S|\s*[\w.$]+\s*[(\x60=])",
+            r"(?i)\bdata\s*:\s*(?:text/html|image/svg|application/(?:x-)?javascript)",
+            r"(?i)(?:^|[\s\x22'/;`])on(?:error|load|click|mouse\w+|focus\w*|blur|key\w+|change|submit|input|toggle|begin|end|animation\w+|transition\w+|pointer\w+|drag\w*|drop|wheel|scroll|resize|unload|beforeunload|message|hashchange|popstate|show|start|finish|invalid|select|copy|cut|paste|auxclick|dblclick|contextmenu|touch\w+)\s*=",
+            r"(?i)&#(?:x0*3c|0*60);?",
+            r"(?i)\\(?:u003c|x3c)",
+            r"(?i)\bsrcdoc\s*=",
+            r"(?i)\bexpression\s*\(\s*(?:alert|eval|prompt|confirm|document|window)\b",
+            r"(?i)\b(?:alert|prompt|confirm|eval)\s*\(\s*(?:document\.|window\.|1\s*\)|`)|\bdocument\.(?:cookie|domain|write)\b",
+        ],
+        &[r"(?i)(?:^|[\s\x22'/;`])on[a-z]{3,}\s*=", r"(?i)\b(?:java|vb)script\s*:"],
+    )
 });
 
-static TRAVERSAL: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
-        // A `..` path segment, with either separator or their encodings (after decoding, also overlong forms)
-        r"(^|[/\\])\.\.([/\\]|$)",
-        r"\.\.[/\\]",
-        r"(?i)\.\.(%c0%af|%c1%9c|%e0%80%af|\xc0\xaf)",
-        // Well-known targets
-        r"(?i)(^|[/\\])(etc[/\\](passwd|shadow|hosts)|proc[/\\]self[/\\])",
-        r"(?i)\b(boot|win)\.ini\b",
-        r"(?i)[a-z]:[/\\]+windows[/\\]+system32",
-        r"(?i)^file://",
-    ])
-    .unwrap_or_else(|e| unreachable!("path traversal patterns compile: {e}"))
+static TRAVERSAL: LazyLock<Patterns> = LazyLock::new(|| {
+    Patterns::new(
+        &[
+            // A `..` path segment, with either separator, their Unicode look-alikes (fullwidth, division slash) that
+            // some servers fold to `/`, and a Tomcat-style `..;` segment; `So.../what` is an ellipsis, not a segment.
+            r"(?:^|[/\\／∕⧸＼∖])[.．]{2}(?:[/\\／∕⧸＼∖;]|$)",
+            r"(?:^|[^.．])[.．]{2}[/\\／∕⧸＼∖]",
+            r"\.{4}[/\\]{1,2}",
+            // Encodings that only attacks use: overlong UTF-8 dots and slashes, IIS `%u` escapes of them.
+            r"(?i)%(?:c0%ae|c0%2e|e0%80%ae|c0%af|c1%9c|c1%1c|e0%80%af)|(?i)%u(?:002e|ff0e|2215|2216|ff0f|002f|005c|ff3c)",
+            r"(?i)^file://",
+        ],
+        &[
+            // Well-known targets, which people also mention: `I edited /etc/hosts and now login fails`.
+            r"(?i)(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|hosts|group)|proc[/\\]self[/\\])",
+            r"(?i)\b(?:boot|win)\.ini\b",
+            r"(?i)[a-z]:[/\\]+windows[/\\]+system32",
+        ],
+    )
 });
 
 static ENCODED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"%[0-9A-Fa-f]{2}").unwrap_or_else(|e| unreachable!("compiles: {e}")));
+
+static INLINE_COMMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"/\*.*?\*/").unwrap_or_else(|e| unreachable!("compiles: {e}")));
+
+/// How many percent-decodings are tried: one more than the deepest encoding seen in the wild (triple).
+const MAX_DECODINGS: usize = 4;
 
 /// Characters no legitimate input carries: NUL and the other C0 controls but tab and line breaks, DEL, C1 controls.
 fn is_forbidden_control(c: char) -> bool {
     (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
 }
 
-/// The value as scanned: the original and its percent-decoding, up to twice.
+/// The value as scanned: the original and its percent-decodings until they stop changing.
 fn decodings(value: &str) -> Vec<Cow<'_, str>> {
     let mut out = vec![Cow::Borrowed(value)];
     let mut current = value.to_string();
-    for _ in 0..2 {
+    for _ in 0..MAX_DECODINGS {
         if !ENCODED.is_match(&current) {
             break;
         }
@@ -122,44 +233,122 @@ fn decodings(value: &str) -> Vec<Cow<'_, str>> {
     out
 }
 
-/// The threat a single value carries, if any.
-pub fn classify(value: &str) -> Option<Threat> {
-    for v in decodings(value) {
-        if v.chars().any(is_forbidden_control) {
-            return Some(Threat::ControlCharacters);
-        }
-        if TRAVERSAL.is_match(&v) {
-            return Some(Threat::PathTraversal);
-        }
-        if XSS.is_match(&v) {
-            return Some(Threat::Xss);
-        }
-        if SQLI.is_match(&v) {
-            return Some(Threat::SqlInjection);
+/// A quote that closes a literal, followed by a comment or a statement terminator: `admin'--`, `x'#`, `admin';`.
+///
+/// The quote must be the odd one of its kind (counting from the start), since in `'…' + input + '…'` an odd quote
+/// ends the server's literal; in `Jean 'JJ' -- Smith` the quote before `--` is the second, so the comment sits
+/// inside a string and the value is a name, not an injection. A comment that truncates the statement ends the value
+/// (`admin'-- -`): that is `High`; a dash comment followed by more words (`Jones' -- the best`) is `Low`.
+fn closes_literal_then_comments(value: &str) -> Option<Confidence> {
+    let only_comment_marks = |rest: &str| rest.chars().all(|c| c.is_whitespace() || matches!(c, '-' | '+' | '#' | ';'));
+    let mut found = None;
+    for quote in ['\'', '"', '`'] {
+        for (n, (i, _)) in value.match_indices(quote).enumerate() {
+            if n % 2 == 1 {
+                continue;
+            }
+            let rest = value[i + 1..].trim_start_matches(|c: char| c == ')' || c.is_whitespace());
+            let confidence = if rest.starts_with("/*") {
+                Some(Confidence::High)
+            } else if let Some(after) = rest.strip_prefix("--") {
+                Some(if only_comment_marks(after) { Confidence::High } else { Confidence::Low })
+            } else if let Some(after) = rest.strip_prefix('#').or_else(|| rest.strip_prefix(';')) {
+                only_comment_marks(after).then_some(Confidence::High)
+            } else {
+                None
+            };
+            found = found.max(confidence);
         }
     }
-    None
+    found
+}
+
+/// The SQL reading of a value: inline comments as whitespace.
+fn sql_form(value: &str) -> Cow<'_, str> {
+    if value.contains("/*") { INLINE_COMMENT.replace_all(value, " ") } else { Cow::Borrowed(value) }
+}
+
+fn detect(value: &str) -> Option<Detection> {
+    if value.chars().any(is_forbidden_control) {
+        return Some(Detection { threat: Threat::ControlCharacters, confidence: Confidence::High });
+    }
+    let sql = sql_form(value);
+    let sqli = closes_literal_then_comments(value)
+        .max(SQLI.confidence(&sql))
+        .max(if sql != value { SQLI.confidence(value) } else { None });
+    [
+        (Threat::PathTraversal, TRAVERSAL.confidence(value)),
+        (Threat::Xss, XSS.confidence(value)),
+        (Threat::SqlInjection, sqli),
+    ]
+    .into_iter()
+    .filter_map(|(threat, c)| c.map(|confidence| Detection { threat, confidence }))
+    .max_by_key(|d| d.confidence)
+}
+
+/// What a single value carries, if anything: the most confident detection over all its decodings.
+pub fn detect_all(value: &str) -> Option<Detection> {
+    let mut best: Option<Detection> = None;
+    for v in decodings(value) {
+        if let Some(d) = detect(&v) {
+            if d.confidence == Confidence::High {
+                return Some(d);
+            }
+            best = best.or(Some(d));
+        }
+    }
+    best
+}
+
+/// The threat a single value carries, if any.
+pub fn classify(value: &str) -> Option<Threat> {
+    detect_all(value).map(|d| d.threat)
 }
 
 /// Scans a value at `location`.
 pub fn scan(location: &str, value: &str) -> Option<Finding> {
-    classify(value).map(|threat| Finding { threat, location: location.to_string() })
+    detect_all(value).map(|d| Finding {
+        threat: d.threat,
+        confidence: d.confidence,
+        location: location.to_string(),
+        free_text: false,
+    })
 }
 
-/// Scans every string in a JSON value, skipping the fields named in `secret_fields` (at any depth).
+/// Scans every string in a JSON value, skipping the fields named in `secret_fields` (at any depth). Strings under a
+/// field of [`FREE_TEXT_FIELDS`] are marked as free text. The finding returned is the first that counts toward the
+/// block, else the first: a harmless-looking free-text match cannot hide an attack in another field.
 pub fn scan_json(value: &serde_json::Value, secret_fields: &[&str]) -> Option<Finding> {
-    fn walk(v: &serde_json::Value, path: &str, secret: &[&str]) -> Option<Finding> {
-        match v {
-            serde_json::Value::String(s) => scan(path, s),
-            serde_json::Value::Array(items) => items.iter().find_map(|i| walk(i, path, secret)),
-            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
-                let here = format!("{path}.{k}");
-                if secret.contains(&k.as_str()) { None } else { scan(&here, k).or_else(|| walk(v, &here, secret)) }
-            }),
-            _ => None,
+    /// Keeps `finding` if it is the first, or the first that counts; true when the search can stop.
+    fn note(finding: Option<Finding>, first: &mut Option<Finding>) -> bool {
+        match finding {
+            Some(f) if f.counts_toward_block() => {
+                *first = Some(f);
+                true
+            }
+            Some(f) => {
+                first.get_or_insert(f);
+                false
+            }
+            None => false,
         }
     }
-    walk(value, "body", secret_fields)
+    fn walk(v: &serde_json::Value, path: &str, free_text: bool, secret: &[&str], first: &mut Option<Finding>) -> bool {
+        match v {
+            serde_json::Value::String(s) => note(scan(path, s).map(|f| Finding { free_text, ..f }), first),
+            serde_json::Value::Array(items) => items.iter().any(|i| walk(i, path, free_text, secret, first)),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| {
+                let here = format!("{path}.{k}");
+                !secret.contains(&k.as_str())
+                    && (note(scan(&here, k), first)
+                        || walk(v, &here, FREE_TEXT_FIELDS.contains(&k.as_str()), secret, first))
+            }),
+            _ => false,
+        }
+    }
+    let mut first = None;
+    walk(value, "body", false, secret_fields, &mut first);
+    first
 }
 
 #[cfg(test)]
@@ -185,6 +374,14 @@ mod tests {
             "SELECT name FROM information_schema.tables",
             "\" or \"\"=\"",
             "x' or true--",
+            "admin'OR'1'='1",
+            "x'OR(1)=(1)",
+            "'||'1'='1",
+            "1'/**/OR/**/1=1",
+            "admin'#",
+            "admin';",
+            "%2527%2520OR%25201%253D1%2520--",
+            "%252527%252520OR%2525201%25253D1--",
         ] {
             assert_eq!(classify(p), Some(Threat::SqlInjection), "{p}");
         }
@@ -216,6 +413,8 @@ mod tests {
             "..\\..\\windows\\win.ini",
             "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
             "%252e%252e%252f",
+            "%25252e%25252e%25252f",
+            "%2525252e%2525252e%2525252fetc",
             "..%2F..%2Fsecret",
             "/etc/passwd",
             "....//....//etc",
@@ -259,9 +458,42 @@ mod tests {
             "What's new? Union members select a delegate",
             "...and so on",
             "e.g.. typo",
+            "Select from the menu",
+            "Jean 'JJ' -- Smith",
+            "Robert \"Bob\" Jones",
+            "Rock 'n' Roll; Jazz",
+            "Players' #1 choice",
+            "Sleep (8 hours) matters",
+            "Done; update later",
+            "it's 'this' or 'that'",
+            "Where 1 = 1 is true in math",
         ] {
             assert_eq!(classify(p), None, "{p}");
         }
+    }
+
+    #[test]
+    fn prose_shaped_statements_are_low_confidence_and_attacks_high() {
+        for p in ["Select one from the list", "Delete from my cart later", "JavaScript: The Good Parts", "Jones' -- the best", "onboarding=done"] {
+            assert_eq!(detect_all(p).map(|d| d.confidence), Some(Confidence::Low), "{p}");
+        }
+        for p in ["admin'OR'1'='1", "' UNION SELECT null,null--", "select * from users", "<svg onload=alert(1)>"] {
+            assert_eq!(detect_all(p).map(|d| d.confidence), Some(Confidence::High), "{p}");
+        }
+    }
+
+    #[test]
+    fn only_low_confidence_free_text_escapes_the_block() {
+        let low_free = scan_json(&serde_json::json!({"display_name": "Select one from the list"}), &[]).unwrap();
+        assert!(low_free.free_text && !low_free.counts_toward_block());
+        let high_free = scan_json(&serde_json::json!({"display_name": "x' or 1=1 --"}), &[]).unwrap();
+        assert!(high_free.counts_toward_block());
+        let low_query = scan("query.q", "Select one from the list").unwrap();
+        assert!(!low_query.free_text && low_query.counts_toward_block());
+        // A low-confidence display name does not hide an attack in another field.
+        let both = serde_json::json!({"display_name": "Select one from the list", "username": "admin'--"});
+        let f = scan_json(&both, &[]).unwrap();
+        assert_eq!((f.location.as_str(), f.counts_toward_block()), ("body.username", true));
     }
 
     #[test]
@@ -272,7 +504,15 @@ mod tests {
             "profile": {"display_name": "<b>bold</b>"}
         });
         let f = scan_json(&body, &["password"]).unwrap();
-        assert_eq!(f, Finding { threat: Threat::Xss, location: "body.profile.display_name".into() });
+        assert_eq!(
+            f,
+            Finding {
+                threat: Threat::Xss,
+                confidence: Confidence::High,
+                location: "body.profile.display_name".into(),
+                free_text: true
+            }
+        );
         let clean = serde_json::json!({"username": "alice", "password": "<script>' OR 1=1 --"});
         assert_eq!(scan_json(&clean, &["password"]), None);
     }

@@ -40,7 +40,13 @@ impl Gate {
             Threat::PathTraversal => EventKind::MaliciousPathTraversal,
             Threat::ControlCharacters => EventKind::MaliciousInput,
         };
-        self.audit.record(ctx.event(kind, now).detail(format!("location={}", finding.location))).await;
+        let detail = format!("location={} confidence={}", finding.location, finding.confidence.as_str());
+        self.audit.record(ctx.event(kind, now).detail(detail)).await;
+        // A low-confidence match on a display name is refused but is not a violation: five people named like an
+        // SQL statement must not block their office's address.
+        if !finding.counts_toward_block() {
+            return;
+        }
         match self.limiter.record_violation(&ctx.client_key, Violation::MaliciousInput, &self.blocks, now).await {
             Ok(Some(block)) => self.record_block(ctx, &block, now).await,
             Ok(None) => {}
