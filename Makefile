@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt build release bench sam-tools sam-validate sam-build invoke clean
+.PHONY: help run test lint fmt build release bench fuzz sam-tools sam-validate sam-build invoke clean
 
 SAM_VENV := .tmp/sam-venv
 SAM := $(SAM_VENV)/bin/sam
@@ -30,6 +30,9 @@ release: ## Optimized build of every function and the CLI (fat LTO: about 9 minu
 
 bench: ## Cold start, warm-invoke CPU, peak RSS, size and callgrind instructions against the floors (bench/run.sh, ~20 min)
 	./bench/run.sh
+
+fuzz: ## Every fuzz target for FUZZ_SECONDS each (default 600; cargo-fuzz, libFuzzer), crashes fail (scripts/fuzz.sh)
+	./scripts/fuzz.sh
 
 sam-tools: ## Install aws-sam-cli, cfn-lint, cargo-lambda and zig into .tmp/sam-venv (PyPI)
 	@test -x $(SAM) || { python3 -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli cfn-lint cargo-lambda ziglang; }
