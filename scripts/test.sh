@@ -36,6 +36,9 @@ log "lint: rustfmt, clippy, cargo-deny, cargo-shear"
 log "tests on the in-memory stores"
 run_tests 'not (binary(backends) | binary(instances))'
 
+log "schemathesis: openapi.yaml against the local server on the in-memory stores"
+./scripts/schemathesis.sh memory
+
 log "the SAM template: cfn-lint and sam validate --lint"
 SAM_VENV="$ROOT/.tmp/sam-venv"
 if ! { [ -x "$SAM_VENV/bin/sam" ] && [ -x "$SAM_VENV/bin/cfn-lint" ]; }; then
@@ -56,3 +59,6 @@ export REDIS_SERVER_BIN="$(command -v redis-server)" MOTO_PYTHON="$VENV/bin/pyth
 
 log "tests on the real backends (redis-server, moto)"
 run_tests 'all()'
+
+log "schemathesis: openapi.yaml against the local server on the real backends"
+./scripts/schemathesis.sh real-backends

@@ -323,3 +323,22 @@ async fn names_that_look_like_sql_pass_and_low_confidence_free_text_never_blocks
     }
     assert_problem(app.client.get(app.url("/health")).send().await.unwrap(), 403, "ip_blocked").await;
 }
+
+#[tokio::test]
+async fn null_for_an_optional_field_is_a_wrong_type_not_an_absent_one() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("nell").await;
+    let r = app
+        .client
+        .patch(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .json(&json!({"display_name": "Nell", "email": null}));
+    let (_, problem) = assert_problem(r.send().await.unwrap(), 400, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "email", "{problem}");
+    let me: Value = app.me(&token).await.json().await.unwrap();
+    assert_eq!(me["display_name"], "nell", "nothing was changed");
+    let body = json!({"username": "nora", "email": "n@example.com", "password": GOOD_PASSWORD, "display_name": null});
+    let (_, problem) =
+        assert_problem(app.post_json("/api/v1/auth/register", &body).await, 400, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "display_name", "{problem}");
+}

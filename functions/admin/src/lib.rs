@@ -135,8 +135,14 @@ async fn security_events(state: &Admin, call: &Call<AdminPrincipal>) -> Result<R
 async fn unlock(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, ApiError> {
     let admin = &call.caller.0.user.username;
     let raw = call.param("username").unwrap_or_default();
-    if raw.is_empty() || raw.chars().count() > 256 {
-        return Err(ApiError::ValidationFailed(vec![FieldError::new("username", "must be 1 to 256 characters")]));
+    // The names a lockout can matter for: every account's username fits, and so does an e-mail address typed into
+    // the login form. A lockout on any other string only ever guards a name that is not an account.
+    let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '+' | '-');
+    if raw.is_empty() || raw.len() > 256 || !raw.chars().all(fits) {
+        return Err(ApiError::ValidationFailed(vec![FieldError::new(
+            "username",
+            "must be 1 to 256 of A-Z a-z 0-9 _ . @ + -",
+        )]));
     }
     let username = Username::lockout_key(raw);
     state.lockouts.clear(&username).await?;

@@ -120,6 +120,11 @@ impl Password {
 /// The longest password any endpoint accepts before hashing (the policy's own maximum is lower).
 pub const MAX_SUBMITTED_PASSWORD: u64 = 1024;
 
+/// An optional field that, when present, must be a string: `null` is a wrong type (400), not "absent".
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(de).map(Some)
+}
+
 /// `POST /api/v1/auth/register`.
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +139,7 @@ pub struct RegisterRequest {
     #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
     pub password: String,
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    #[serde(default, deserialize_with = "present")]
     pub display_name: Option<String>,
 }
 
@@ -152,11 +158,13 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    #[serde(default, deserialize_with = "present")]
     pub display_name: Option<String>,
     #[validate(
         email(message = "must be a valid e-mail address"),
         length(max = 254, message = "must be a valid e-mail address")
     )]
+    #[serde(default, deserialize_with = "present")]
     pub email: Option<String>,
 }
 
