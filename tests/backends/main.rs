@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod faults;
+
 use std::time::Duration;
 
 use cloudmind_security::clock::now_ms;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod logs;
+pub mod proxy;
 
 use std::collections::HashMap;
 use std::sync::Arc;

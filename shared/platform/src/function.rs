@@ -52,7 +52,10 @@ pub fn run_lambda<F: Function>() -> Result<(), lambda_http::Error> {
     runtime.block_on(async {
         crate::telemetry::init();
         let wiring = Wiring::lambda(crate::config::Settings::from_env()?);
-        let function = F::build(&wiring).await?;
+        // An init that cannot build its ports (Secrets Manager unreachable, say) says which and why, then fails.
+        let function = F::build(&wiring).await.inspect_err(|e| {
+            tracing::error!(event = "init_failed", function = F::NAME, error = %cloudmind_security::store::error_chain(e));
+        })?;
         lambda_http::run(service_fn(|req| async { Ok::<_, lambda_http::Error>(answer(&function, req).await) })).await
     })
 }

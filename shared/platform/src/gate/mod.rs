@@ -117,22 +117,37 @@ impl Gate {
         let started = Instant::now();
         let ctx = context(&req);
         let origin = req.headers().get("origin").and_then(|o| o.to_str().ok()).map(str::to_string);
-        let response = match self.admit(req, &ctx).await {
-            Ok((op, call, decision)) => {
-                let outcome = AssertUnwindSafe(handler(op, call)).catch_unwind().await;
-                let result = outcome.unwrap_or_else(|_| {
-                    tracing::error!(event = "handler_panicked", request_id = %ctx.request_id, function = self.function);
-                    Err(ApiError::Internal)
-                });
-                match result {
-                    Ok(reply) => self.render(reply.status, reply.body, &[], &ctx, decision.as_ref()),
-                    Err(e) => self.render_error(&e, &ctx, decision.as_ref()),
+        let time_left = time_left(&req);
+        let work = async {
+            match self.admit(req, &ctx).await {
+                Ok((op, call, decision)) => {
+                    let outcome = AssertUnwindSafe(handler(op, call)).catch_unwind().await;
+                    let result = outcome.unwrap_or_else(|_| {
+                        tracing::error!(event = "handler_panicked", request_id = %ctx.request_id, function = self.function);
+                        Err(ApiError::Internal)
+                    });
+                    match result {
+                        Ok(reply) => self.render(reply.status, reply.body, &[], &ctx, decision.as_ref()),
+                        Err(e) => self.render_error(&e, &ctx, decision.as_ref()),
+                    }
                 }
+                Err(Preflight(methods)) => self.preflight(&ctx, origin.as_deref(), &methods),
+                Err(Refused(refusal)) => self.render_error(&refusal.error, &ctx, refusal.decision.as_ref()),
             }
-            Err(Preflight(methods)) => self.preflight(&ctx, origin.as_deref(), &methods),
-            Err(Refused(refusal)) => self.render_error(&refusal.error, &ctx, refusal.decision.as_ref()),
         };
-        let mut response = response;
+        // In Lambda, a request still waiting on a dependency when the invocation is about to time out is answered
+        // 503 while there is time to send it (else the caller sees API Gateway's bare 502/504); what it held (a
+        // lockout slot, a hashing place) is given back as its future is dropped.
+        let mut response = match time_left {
+            None => work.await,
+            Some(left) => match tokio::time::timeout(left, work).await {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::error!(event = "request_deadline", request_id = %ctx.request_id, function = self.function);
+                    self.render_error(&ApiError::ServiceUnavailable, &ctx, None)
+                }
+            },
+        };
         self.cors(response.headers_mut(), origin.as_deref());
         let elapsed = started.elapsed();
         REQUESTS.record(elapsed, self.slow_request);
@@ -280,4 +295,15 @@ use Stop::{Preflight, Refused};
 
 fn refuse(error: ApiError, d: &Decision) -> Stop {
     Refused(Refusal { error, decision: Some(d.clone()) })
+}
+
+/// How long before the invocation's deadline a request still in progress is answered 503: time to send the answer.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+
+/// The time a request may still take: up to [`DEADLINE_MARGIN`] before the Lambda invocation's deadline; `None`
+/// without one (the local server, which has its own request timeout).
+fn time_left(req: &Request) -> Option<Duration> {
+    use lambda_http::RequestExt as _;
+    let deadline = req.lambda_context_ref().map(|c| c.deadline).filter(|&d| d > 0)?;
+    Some(Duration::from_millis(deadline.saturating_sub(now_ms())).saturating_sub(DEADLINE_MARGIN))
 }
