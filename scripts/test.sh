@@ -62,3 +62,6 @@ run_tests 'all()'
 
 log "schemathesis: openapi.yaml against the local server on the real backends"
 ./scripts/schemathesis.sh real-backends
+
+log "soak: one minute of mixed traffic on the real backends (make soak runs ten)"
+./scripts/soak.sh 60
