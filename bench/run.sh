@@ -43,6 +43,9 @@ curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/auth/register" -H 'Content-Type:
   -d '{"username":"alice","email":"alice@example.com","password":"Correct-Horse-42-Battery"}' >/dev/null
 TOKEN=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/auth/login" -H 'Content-Type: application/json' \
   -d '{"username":"alice","password":"Correct-Horse-42-Battery"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+echo
+echo "local server (dev profile, on redis-server and moto), login peak memory:"
+python3 bench/concurrent_logins.py "http://127.0.0.1:$PORT" "$SERVER" Correct-Horse-42-Battery 20 5
 kill "$SERVER"
 sed "s/REPLACE_WITH_ACCESS_TOKEN/$TOKEN/" events/protected-me.json >"$WORK/protected-me.json"
 
