@@ -86,3 +86,33 @@ async fn a_request_that_never_ends_is_503_in_time_and_gives_its_lockout_slot_bac
     }
     assert_eq!(status, 200, "five requests that never finished must not lock the account");
 }
+
+#[tokio::test]
+async fn requests_hyper_cannot_parse_get_problem_responses_with_the_security_headers() {
+    let app = server(Limits::default()).await;
+    let long_target = format!("GET /health?q={} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let huge_header = format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(500_000));
+    let cases = [
+        ("GET /health HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n".to_string(), 400, "validation_failed"),
+        ("G\u{1}T /health HTTP/1.1\r\nHost: x\r\n\r\n".to_string(), 400, "validation_failed"),
+        (long_target, 414, "uri_too_long"),
+        (huge_header, 431, "headers_too_large"),
+    ];
+    for (request, status, code) in cases {
+        let mut stream = TcpStream::connect(address(&app)).await.unwrap();
+        let _ = stream.write_all(request.as_bytes()).await; // hyper may answer and close before reading it all
+        let answer = read_to_close(&mut stream).await;
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{status}: {answer:.200}"));
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        let head = head.to_ascii_lowercase();
+        for header in
+            ["x-content-type-options: nosniff", "content-security-policy:", "x-frame-options:", "x-request-id:"]
+        {
+            assert!(head.contains(header), "{status} lacks {header}: {head}");
+        }
+        let problem: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{status}: {e}: {body}"));
+        assert_eq!((problem["status"].as_u64(), problem["code"].as_str()), (Some(status), Some(code)));
+    }
+    // The server still answers.
+    assert_eq!(app.client.get(app.url("/health")).send().await.unwrap().status(), 200);
+}

@@ -6,6 +6,7 @@
 //! (`cloudmind_platform::function::run_lambda`).
 
 pub mod admin;
+mod parse_errors;
 pub mod server;
 
 use std::collections::BTreeSet;

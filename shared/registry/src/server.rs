@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::App;
+use crate::parse_errors::ProblemOnParseError;
 
 /// The local server's bounds.
 #[derive(Debug, Clone, Copy)]
@@ -223,7 +224,7 @@ pub async fn serve_with(
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.read_timeout)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(ProblemOnParseError::new(stream)), service);
             if let Err(e) = connection.await {
                 tracing::debug!(event = "connection_error", error = %e);
             }
