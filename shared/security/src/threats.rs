@@ -273,9 +273,11 @@ fn detect(value: &str) -> Option<Detection> {
         return Some(Detection { threat: Threat::ControlCharacters, confidence: Confidence::High });
     }
     let sql = sql_form(value);
-    let sqli = closes_literal_then_comments(value)
-        .max(SQLI.confidence(&sql))
-        .max(if sql != value { SQLI.confidence(value) } else { None });
+    let sqli = closes_literal_then_comments(value).max(SQLI.confidence(&sql)).max(if sql != value {
+        SQLI.confidence(value)
+    } else {
+        None
+    });
     [
         (Threat::PathTraversal, TRAVERSAL.confidence(value)),
         (Threat::Xss, XSS.confidence(value)),
@@ -474,7 +476,13 @@ mod tests {
 
     #[test]
     fn prose_shaped_statements_are_low_confidence_and_attacks_high() {
-        for p in ["Select one from the list", "Delete from my cart later", "JavaScript: The Good Parts", "Jones' -- the best", "onboarding=done"] {
+        for p in [
+            "Select one from the list",
+            "Delete from my cart later",
+            "JavaScript: The Good Parts",
+            "Jones' -- the best",
+            "onboarding=done",
+        ] {
             assert_eq!(detect_all(p).map(|d| d.confidence), Some(Confidence::Low), "{p}");
         }
         for p in ["admin'OR'1'='1", "' UNION SELECT null,null--", "select * from users", "<svg onload=alert(1)>"] {

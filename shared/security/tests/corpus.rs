@@ -4,6 +4,8 @@
 //!
 //! `cargo test -p cloudmind-security --test corpus -- --nocapture` prints the table.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -55,8 +57,7 @@ fn detection_and_false_positive_rates_hold_their_floors() {
     });
 
     let benign: Vec<&str> = corpus("benign.txt").leak().lines().filter(|l| !l.trim().is_empty()).collect();
-    let refused: Vec<(&str, Finding)> =
-        benign.iter().filter_map(|v| as_display_name(v).map(|f| (*v, f))).collect();
+    let refused: Vec<(&str, Finding)> = benign.iter().filter_map(|v| as_display_name(v).map(|f| (*v, f))).collect();
     let counted = refused.iter().filter(|(_, f)| f.counts_toward_block()).count();
 
     println!("| corpus | values | detected | high confidence |");
