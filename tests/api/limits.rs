@@ -105,7 +105,9 @@ async fn fifty_parallel_logins_against_five_a_minute_admit_exactly_five() {
 
 #[tokio::test]
 async fn twenty_refusals_in_ten_minutes_block_the_client() {
-    let app = TestApp::with(&[("AUTH_RATE_LIMIT_PER_MINUTE", "1")]).await;
+    // The hourly window, not the minute's: windows are aligned to the clock, and a run that crossed a minute
+    // boundary would see a fresh one.
+    let app = TestApp::with(&[("AUTH_RATE_LIMIT_PER_MINUTE", "1000"), ("AUTH_RATE_LIMIT_PER_HOUR", "1")]).await;
     app.login("x", "y").await;
     for _ in 0..20 {
         assert_eq!(app.login("x", "y").await.status(), 429);
