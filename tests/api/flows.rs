@@ -145,19 +145,34 @@ async fn logs_hold_security_events_but_never_passwords_hashes_or_tokens() {
     let app = TestApp::spawn().await;
     let secret_password = "Unique-Log-Probe-Pass-93";
     assert_eq!(app.register("logprobe", secret_password).await.status(), 201);
-    let token = app.token("logprobe", secret_password).await;
+    let first: Value = app.login("logprobe", secret_password).await.json().await.unwrap();
+    let spent = first["refresh_token"].as_str().unwrap().to_string();
+    let refreshed: Value =
+        app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": spent})).await.json().await.unwrap();
+    let token = refreshed["access_token"].as_str().unwrap().to_string();
+    let live = refreshed["refresh_token"].as_str().unwrap().to_string();
     app.login("logprobe", "Wrong-Log-Probe-Pass-11").await;
     app.me(&token).await;
     app.logout(&token).await;
     app.me(&token).await;
     let logs = logs::captured();
-    for forbidden in [secret_password, "Wrong-Log-Probe-Pass-11", token.as_str(), "$argon2id$", GOOD_PASSWORD] {
+    let first_token = first["access_token"].as_str().unwrap();
+    for forbidden in [
+        secret_password,
+        "Wrong-Log-Probe-Pass-11",
+        token.as_str(),
+        first_token,
+        &spent,
+        &live,
+        "$argon2id$",
+        GOOD_PASSWORD,
+    ] {
         assert!(!logs.contains(forbidden), "the log contains {forbidden:?}");
     }
     let signature = token.rsplit('.').next().unwrap();
     assert!(!logs.contains(signature));
     for event in
-        ["user_created", "authn_login_success", "authn_login_fail", "authn_token_revoked", "authn_token_invalid"]
+        ["user_created", "authn_login_success", "authn_login_fail", "authn_session_revoked", "authn_token_invalid"]
     {
         let line = logs
             .lines()

@@ -10,5 +10,6 @@ mod fixtures;
 mod flows;
 mod limits;
 mod server;
+mod sessions;
 mod tokens;
 mod wiring;

@@ -30,8 +30,8 @@ async fn expired_denylist_and_lockout_items_are_ignored_before_dynamodb_deletes_
     // A denylist entry already past its expiry: moto never deletes it, the read ignores it.
     b.denylist.deny("expired-jti", now - 1_000).await.unwrap();
     b.denylist.deny("live-jti", now + 60_000).await.unwrap();
-    assert!(!b.sessions.lookup("expired-jti", "nobody", now).await.unwrap().denied);
-    assert!(b.sessions.lookup("live-jti", "nobody", now).await.unwrap().denied);
+    assert!(!b.sessions.lookup("expired-jti", "nobody", "0123456789abcdef0123456789abcdef", now).await.unwrap().denied);
+    assert!(b.sessions.lookup("live-jti", "nobody", "0123456789abcdef0123456789abcdef", now).await.unwrap().denied);
     // A lockout that ended ten minutes ago.
     let policy = LockoutPolicy { max_attempts: 5, duration_ms: 300_000 };
     let then = now - 600_000;
@@ -167,6 +167,16 @@ async fn a_protected_request_costs_one_dynamodb_and_one_redis_round_trip() {
             .json(&serde_json::json!({"username": "counted", "password": GOOD_PASSWORD})),
     )
     .await;
+    let login: Value = app.login("counted", GOOD_PASSWORD).await.json().await.unwrap();
+    let (dynamo, by_target, redis_calls, _) = measure(
+        "POST /api/v1/auth/refresh",
+        app.client
+            .post(app.url("/api/v1/auth/refresh"))
+            .json(&serde_json::json!({"refresh_token": login["refresh_token"]})),
+    )
+    .await;
+    // The session and the user read together, then the conditional rotation; the per-IP limit in one script.
+    assert_eq!((dynamo, redis_calls), (3, 1), "{by_target}");
     measure("POST /api/v1/auth/logout", app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&token)).await;
     for line in &report {
         println!("round trips: {line}");

@@ -1,25 +1,33 @@
-//! `POST /api/v1/auth/login`: verifies credentials under the lockout and issues an access token.
+//! `POST /api/v1/auth/login`: verifies credentials under the lockout, starts a session and issues an access token
+//! and a refresh token; `POST /api/v1/auth/refresh`: spends a refresh token for the next pair.
 //!
 //! After the gate's per-IP limit: the lockout takes a slot (423 when none is left, even for the right password),
 //! then argon2id verifies, against a dummy hash when the username is unknown so both cost the same. A failure
-//! counts toward the lockout; a success clears it, re-hashes if the parameters changed, and returns a token.
+//! counts toward the lockout; a success clears it, re-hashes if the parameters changed, and returns the tokens.
+//! A refresh token is single use: a conditional write lets one of concurrent refreshes win, and a spent token
+//! presented again revokes its whole session (outside `REFRESH_REUSE_GRACE_SECONDS`).
 
 use std::sync::Arc;
 
+use cloudmind_platform::config::SessionPolicy;
 use cloudmind_platform::function::Function;
 use cloudmind_platform::gate::{Anonymous, Call, Gate, Reply};
 use cloudmind_platform::routes::{Operation, Route};
 use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::ApiError;
+use cloudmind_security::clock::Millis;
 use cloudmind_security::clock::seconds_until;
 use cloudmind_security::credentials::{CredentialCheck, Verdict};
 use cloudmind_security::events::EventKind;
 use cloudmind_security::hashing::PasswordHasher;
 use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
 use cloudmind_security::ratelimit::PolicyId;
+use cloudmind_security::sessions::{
+    SessionRecord, SessionStore, new_refresh_token, new_session_id, refresh_hash, refresh_token_session, same_hash,
+};
 use cloudmind_security::tokens::TokenService;
-use cloudmind_security::users::UserStore;
-use cloudmind_security::validation::{LoginRequest, Password, Username};
+use cloudmind_security::users::{User, UserStore};
+use cloudmind_security::validation::{LoginRequest, Password, RefreshRequest, Username};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -35,19 +43,23 @@ pub struct Login {
     tokens: TokenService,
     hasher: PasswordHasher,
     lockout: LockoutPolicy,
+    sessions: Arc<dyn SessionStore>,
+    session_policy: SessionPolicy,
 }
 
-/// Its one operation.
+/// Its operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Login,
+    Refresh,
 }
 
 impl Operation for Op {
-    const ALL: &'static [Self] = &[Self::Login];
+    const ALL: &'static [Self] = &[Self::Login, Self::Refresh];
     fn route(self) -> Route {
         match self {
             Self::Login => Route::new("POST", "/api/v1/auth/login", "login", PolicyId::Login, true),
+            Self::Refresh => Route::new("POST", "/api/v1/auth/refresh", "refresh", PolicyId::Api, true),
         }
     }
 }
@@ -71,6 +83,8 @@ impl Function for Login {
             tokens: wiring.tokens().await?,
             hasher,
             lockout: wiring.settings().lockout,
+            sessions: wiring.session_store().await?,
+            session_policy: wiring.settings().sessions,
         })
     }
 
@@ -81,6 +95,7 @@ impl Function for Login {
     async fn handle(&self, op: Op, call: Call) -> Result<Reply, ApiError> {
         match op {
             Op::Login => login(self, call).await,
+            Op::Refresh => refresh(self, call).await,
         }
     }
 }
@@ -131,20 +146,96 @@ async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
     if needs_rehash {
         rehash(state, &user.username, password, now).await;
     }
+    let sid = new_session_id();
+    let refresh = new_refresh_token(&sid, &user.username)?;
+    let session = SessionRecord {
+        sid,
+        username: user.username.clone(),
+        created_at: now,
+        last_used_at: now,
+        absolute_expiry: now.saturating_add(state.session_policy.absolute_ms),
+        ip: call.ctx.client_ip.clone(),
+        generation: user.token_generation,
+        refresh_hash: refresh.hash,
+        spent: Vec::new(),
+        rotated_at: 0,
+        revoked: false,
+    };
+    let ends = session.ends_at(state.session_policy.idle_ms);
+    state.sessions.create(&session, session.forget_at()).await?;
+    audit.record(call.event(EventKind::LoginSuccess).username(&user.username)).await;
+    tokens(state, &user, &session.sid, &refresh.token, ends, now).await
+}
+
+/// The body of a login or a refresh: an access token of session `sid` and the refresh token that continues it.
+async fn tokens(
+    state: &Login,
+    user: &User,
+    sid: &str,
+    refresh: &str,
+    ends: Millis,
+    now: Millis,
+) -> Result<Reply, ApiError> {
     state.tokens.refresh_keys().await;
-    let issued = state.tokens.issue(&user, now).map_err(|e| {
+    let issued = state.tokens.issue(user, sid, now).map_err(|e| {
         tracing::error!(event = "token_issue_failed", error = %e);
         ApiError::Internal
     })?;
-    audit.record(call.event(EventKind::LoginSuccess).username(&user.username)).await;
     Ok(Reply::json(
         200,
         json!({
             "access_token": issued.token,
             "token_type": "Bearer",
             "expires_in": issued.claims.exp - issued.claims.iat,
+            "refresh_token": refresh,
+            "refresh_expires_in": ends.saturating_sub(now) / 1000,
         }),
     ))
+}
+
+async fn refresh(state: &Login, call: Call) -> Result<Reply, ApiError> {
+    let req: RefreshRequest = call.body()?;
+    let unknown = ApiError::Unauthorized { token_presented: true };
+    let Some((sid, username)) = refresh_token_session(&req.refresh_token) else { return Err(unknown) };
+    let presented = refresh_hash(&req.refresh_token);
+    let now = call.now;
+    let policy = state.session_policy;
+    let (session, user) = tokio::try_join!(state.sessions.get(&username, &sid), state.users.get(&username))?;
+    let Some(session) = session else { return Err(unknown) };
+    let current = same_hash(&session.refresh_hash, &presented);
+    if !current && !session.spent.iter().any(|h| same_hash(h, &presented)) {
+        return Err(unknown);
+    }
+    if session.revoked {
+        return Err(ApiError::TokenRevoked);
+    }
+    if now >= session.ends_at(policy.idle_ms) {
+        return Err(ApiError::TokenExpired);
+    }
+    let Some(user) = user.filter(|u| !u.disabled && u.token_generation == session.generation) else {
+        return Err(ApiError::TokenRevoked); // the account is gone or disabled, or its password changed
+    };
+    let next = new_refresh_token(&sid, &username)?;
+    let ends = now.saturating_add(policy.idle_ms).min(session.absolute_expiry);
+    let forget_at = session.forget_at();
+    if current && state.sessions.rotate(&username, &sid, &presented, &next.hash, now, forget_at).await? {
+        return tokens(state, &user, &sid, &next.token, ends, now).await;
+    }
+    // Spent: a replay or a stolen copy, or a concurrent refresh that lost. Within the grace of the rotation it is
+    // refused and the session lives on; otherwise the whole session goes.
+    let rotated_at = if current {
+        state.sessions.get(&username, &sid).await?.map_or(now, |s| s.rotated_at)
+    } else {
+        session.rotated_at
+    };
+    if policy.reuse_grace_ms > 0 && now.saturating_sub(rotated_at) <= policy.reuse_grace_ms {
+        return Err(ApiError::TokenRevoked);
+    }
+    if state.sessions.revoke(&username, &sid).await? {
+        let detail = "a spent refresh token was presented again: session revoked";
+        state.gate.audit().record(call.event(EventKind::TokenReuse).username(&username).detail(detail)).await;
+    }
+    Err(ApiError::TokenRevoked)
 }
 
 /// Stores a hash with the current parameters; a failure is logged and the login still succeeds.

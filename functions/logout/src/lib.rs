@@ -1,5 +1,6 @@
-//! `POST /api/v1/auth/logout`: denylists the presented token until it expires; the next request with it is
-//! `401 token_revoked`, on every instance (the denylist is shared).
+//! `POST /api/v1/auth/logout`: revokes the caller's session (its refresh token and every access token it issued)
+//! and denylists the presented token until it expires; the next request with any of them is `401 token_revoked`,
+//! on every instance. The answer asks the browser to clear what it keeps for the site (`Clear-Site-Data`).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::ApiError;
 use cloudmind_security::events::EventKind;
 use cloudmind_security::ratelimit::PolicyId;
+use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::tokens::TokenDenylist;
 
 /// The logout function.
@@ -17,6 +19,7 @@ use cloudmind_security::tokens::TokenDenylist;
 pub struct Logout {
     gate: Gate,
     denylist: Arc<dyn TokenDenylist>,
+    sessions: Arc<dyn SessionStore>,
 }
 
 /// Its one operation.
@@ -40,7 +43,11 @@ impl Function for Logout {
     type Caller = Principal;
 
     async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
-        Ok(Self { gate: wiring.gate::<Self>().await?, denylist: wiring.denylist().await? })
+        Ok(Self {
+            gate: wiring.gate::<Self>().await?,
+            denylist: wiring.denylist().await?,
+            sessions: wiring.session_store().await?,
+        })
     }
 
     fn gate(&self) -> &Gate {
@@ -56,8 +63,13 @@ impl Function for Logout {
 
 async fn logout(state: &Logout, call: Call<Principal>) -> Result<Reply, ApiError> {
     let claims = &call.caller.claims;
-    state.denylist.deny(&claims.jti, claims.exp * 1000).await?;
-    let event = call.event(EventKind::TokenRevoked).username(&claims.username).detail("logout");
+    let (denied, revoked) = tokio::join!(
+        state.denylist.deny(&claims.jti, claims.exp * 1000),
+        state.sessions.revoke(&claims.username, &claims.sid)
+    );
+    denied?;
+    revoked?;
+    let event = call.event(EventKind::SessionRevoked).username(&claims.username).detail("logout");
     state.gate.audit().record(event).await;
-    Ok(Reply::no_content())
+    Ok(Reply::no_content().with_header("clear-site-data", r#""cache", "cookies", "storage""#))
 }

@@ -1,7 +1,8 @@
-//! The caller's own profile: `GET /api/v1/me`, `PATCH /api/v1/me` and `PUT /api/v1/me/password`.
+//! The caller's own profile: `GET /api/v1/me`, `PATCH /api/v1/me`, `PUT /api/v1/me/password`, and the caller's
+//! sessions: `GET /api/v1/me/sessions`, `DELETE /api/v1/me/sessions/{id}`.
 //!
 //! A password change verifies the current password under the lockout (a wrong one counts as a failed login) and
-//! revokes every token issued before it (the user's token generation is bumped).
+//! revokes every token and every session issued before it (the user's token generation is bumped).
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use cloudmind_security::hashing::PasswordHasher;
 use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
 use cloudmind_security::password::PasswordPolicy;
 use cloudmind_security::ratelimit::PolicyId;
+use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::users::{ProfileChange, UserStore};
 use cloudmind_security::validation::{ChangePasswordRequest, DisplayName, Email, Password, UpdateProfileRequest};
 use cloudmind_security::{ApiError, FieldError};
@@ -29,6 +31,8 @@ pub struct Protected {
     hasher: PasswordHasher,
     policy: PasswordPolicy,
     lockout: LockoutPolicy,
+    sessions: Arc<dyn SessionStore>,
+    session_idle_ms: u64,
 }
 
 /// Its operations.
@@ -37,15 +41,22 @@ pub enum Op {
     GetMe,
     UpdateMe,
     ChangePassword,
+    ListSessions,
+    RevokeSession,
 }
 
 impl Operation for Op {
-    const ALL: &'static [Self] = &[Self::GetMe, Self::UpdateMe, Self::ChangePassword];
+    const ALL: &'static [Self] =
+        &[Self::GetMe, Self::UpdateMe, Self::ChangePassword, Self::ListSessions, Self::RevokeSession];
     fn route(self) -> Route {
         match self {
             Self::GetMe => Route::new("GET", "/api/v1/me", "getMe", PolicyId::Api, false),
             Self::UpdateMe => Route::new("PATCH", "/api/v1/me", "updateMe", PolicyId::Api, true),
             Self::ChangePassword => Route::new("PUT", "/api/v1/me/password", "changePassword", PolicyId::Api, true),
+            Self::ListSessions => Route::new("GET", "/api/v1/me/sessions", "listSessions", PolicyId::Api, false),
+            Self::RevokeSession => {
+                Route::new("DELETE", "/api/v1/me/sessions/{id}", "revokeSession", PolicyId::Api, false)
+            }
         }
     }
 }
@@ -64,6 +75,8 @@ impl Function for Protected {
             hasher: PasswordHasher::owasp(),
             policy: settings.password_policy.clone(),
             lockout: settings.lockout,
+            sessions: wiring.session_store().await?,
+            session_idle_ms: settings.sessions.idle_ms,
         })
     }
 
@@ -76,6 +89,8 @@ impl Function for Protected {
             Op::GetMe => Ok(Reply::json(200, call.caller.user.public())),
             Op::UpdateMe => update_profile(self, &call).await,
             Op::ChangePassword => change_password(self, &call).await,
+            Op::ListSessions => list_sessions(self, &call).await,
+            Op::RevokeSession => revoke_session(self, &call).await,
         }
     }
 }
@@ -128,7 +143,47 @@ async fn change_password(state: &Protected, call: &Call<Principal>) -> Result<Re
     }
     let hash = state.hasher.hash_async(Password::new(req.new_password).into_secret()).await?;
     state.users.set_password_hash(&user.username, &hash, true, now).await?;
-    let event = call.event(EventKind::PasswordChange).username(&user.username).detail("all earlier tokens revoked");
+    let event = call
+        .event(EventKind::PasswordChange)
+        .username(&user.username)
+        .detail("all earlier tokens and sessions revoked");
     audit.record(event).await;
+    Ok(Reply::no_content())
+}
+
+/// The caller's live sessions, newest first.
+async fn list_sessions(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
+    let user = &call.caller.user;
+    let mut sessions = state.sessions.list(&user.username).await?;
+    sessions.retain(|s| s.is_live(state.session_idle_ms, call.now, user.token_generation));
+    sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.sid.cmp(&a.sid)));
+    let current = &call.caller.claims.sid;
+    let listed: Vec<serde_json::Value> = sessions
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.sid,
+                "created_at": cloudmind_security::clock::rfc3339(s.created_at),
+                "last_used_at": cloudmind_security::clock::rfc3339(s.last_used_at),
+                "ip": s.ip,
+                "current": &s.sid == current,
+            })
+        })
+        .collect();
+    Ok(Reply::json(200, serde_json::json!({ "sessions": listed })))
+}
+
+/// Revokes one of the caller's live sessions (404 for any other id, so ids of other users cannot be probed).
+async fn revoke_session(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
+    let user = &call.caller.user;
+    let id = call.param("id").unwrap_or_default();
+    let is_id = id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let live = if is_id { state.sessions.get(&user.username, id).await? } else { None }
+        .filter(|s| s.is_live(state.session_idle_ms, call.now, user.token_generation));
+    if live.is_none() || !state.sessions.revoke(&user.username, id).await? {
+        return Err(ApiError::NotFound);
+    }
+    let event = call.event(EventKind::SessionRevoked).username(&user.username).detail("revoked from the sessions list");
+    state.gate.audit().record(event).await;
     Ok(Reply::no_content())
 }

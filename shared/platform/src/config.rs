@@ -101,6 +101,19 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     pub registration_enabled: bool,
     pub slow_request_ms: u64,
+    pub sessions: SessionPolicy,
+}
+
+/// How long sessions live and how a spent refresh token is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused (not refreshed) this long ends: `SESSION_TIMEOUT`.
+    pub idle_ms: u64,
+    /// No session outlives its login by more: `REFRESH_TOKEN_EXPIRE_MINUTES`.
+    pub absolute_ms: u64,
+    /// A spent refresh token presented this soon after its rotation is refused without revoking the session (a
+    /// client's concurrent retry): `REFRESH_REUSE_GRACE_SECONDS`.
+    pub reuse_grace_ms: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -113,6 +126,7 @@ impl std::fmt::Debug for Settings {
             .field("blocks", &self.blocks)
             .field("allowed_origins", &self.allowed_origins)
             .field("registration_enabled", &self.registration_enabled)
+            .field("sessions", &self.sessions)
             .finish_non_exhaustive()
     }
 }
@@ -228,6 +242,11 @@ impl Settings {
             allowed_origins: parse_origins(var("ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
             registration_enabled: flag(&var, "REGISTRATION_ENABLED", true)?,
             slow_request_ms: number(&var, "SLOW_REQUEST_MS", 1_000)?,
+            sessions: SessionPolicy {
+                idle_ms: session_timeout.saturating_mul(1_000),
+                absolute_ms: minutes_ms(&var, "REFRESH_TOKEN_EXPIRE_MINUTES", 1_440)?,
+                reuse_grace_ms: seconds_ms(&var, "REFRESH_REUSE_GRACE_SECONDS", 0)?,
+            },
         })
     }
 
@@ -297,6 +316,18 @@ fn seconds_ms(var: &impl Fn(&str) -> Option<String>, name: &'static str, default
         return Err(ConfigError::Invalid { name, reason: format!("{seconds} s is more than ten years") });
     }
     Ok(seconds * 1000)
+}
+
+/// A number of minutes, decimals allowed (`0.05` is 3 s, for tests), more than zero and at most ten years.
+fn minutes_ms(var: &impl Fn(&str) -> Option<String>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    const TEN_YEARS: f64 = 10.0 * 365.0 * 1_440.0;
+    let Some(raw) = var(name) else { return Ok(default * 60_000) };
+    let minutes: f64 =
+        raw.trim().parse().map_err(|_| ConfigError::Invalid { name, reason: "must be a number of minutes".into() })?;
+    if !(minutes > 0.0 && minutes <= TEN_YEARS) {
+        return Err(ConfigError::Invalid { name, reason: format!("{minutes} min is not between 0 and ten years") });
+    }
+    Ok((minutes * 60_000.0).round() as u64)
 }
 
 fn flag(var: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use cloudmind_security::events::EventSink;
 use cloudmind_security::lockout::LockoutStore;
 use cloudmind_security::ratelimit::Limiter;
+use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::tokens::{KeyProvider, TokenDenylist, TokenService};
 use cloudmind_security::users::{SessionLookup, UserStore};
 use tokio::sync::OnceCell;
@@ -26,7 +27,9 @@ use crate::aws::secrets::SecretsKeys;
 use crate::config::{ConfigError, KeySource, Settings};
 use crate::function::{Function, access};
 use crate::gate::{Authenticator, Gate};
-use crate::memory::{MemoryDenylist, MemoryEvents, MemoryLimiter, MemoryLockouts, MemorySessions, MemoryUsers};
+use crate::memory::{
+    MemoryDenylist, MemoryEvents, MemoryLimiter, MemoryLockouts, MemorySessionStore, MemorySessions, MemoryUsers,
+};
 use crate::routes::Access;
 
 /// A port a function can ask the wiring for.
@@ -40,6 +43,8 @@ pub enum Port {
     Limiter,
     /// Signing keys: Secrets Manager in AWS.
     Keys,
+    /// Sessions and refresh-token hashes (logins, refreshes, logouts, the sessions list).
+    SessionRecords,
 }
 
 /// Why a port could not be built. Never contains a secret.
@@ -67,6 +72,7 @@ enum Stores {
         denylist: Arc<MemoryDenylist>,
         lockouts: Arc<MemoryLockouts>,
         events: Arc<MemoryEvents>,
+        records: Arc<MemorySessionStore>,
     },
 }
 
@@ -93,6 +99,7 @@ pub struct Wiring {
     stores: OnceCell<Stores>,
     users: OnceCell<Arc<dyn UserStore>>,
     sessions: OnceCell<Arc<dyn SessionLookup>>,
+    session_store: OnceCell<Arc<dyn SessionStore>>,
     denylist: OnceCell<Arc<dyn TokenDenylist>>,
     lockouts: OnceCell<Arc<dyn LockoutStore>>,
     events: OnceCell<Arc<dyn EventSink>>,
@@ -122,6 +129,7 @@ impl Wiring {
             stores: OnceCell::new(),
             users: OnceCell::new(),
             sessions: OnceCell::new(),
+            session_store: OnceCell::new(),
             denylist: OnceCell::new(),
             lockouts: OnceCell::new(),
             events: OnceCell::new(),
@@ -168,6 +176,7 @@ impl Wiring {
                         denylist: Arc::default(),
                         lockouts: Arc::default(),
                         events: Arc::default(),
+                        records: Arc::default(),
                     });
                 }
                 let client = aws::dynamodb_client(self.sdk().await, infra.dynamodb_endpoint.as_deref());
@@ -208,9 +217,22 @@ impl Wiring {
         self.store_port(Port::Sessions, &self.sessions, |stores| -> Arc<dyn SessionLookup> {
             match stores {
                 Stores::Dynamo(s) => s.clone(),
-                Stores::Memory { users, denylist, .. } => {
-                    Arc::new(MemorySessions { users: users.clone(), denylist: denylist.clone() })
-                }
+                Stores::Memory { users, denylist, records, .. } => Arc::new(MemorySessions {
+                    users: users.clone(),
+                    denylist: denylist.clone(),
+                    records: records.clone(),
+                }),
+            }
+        })
+        .await
+    }
+
+    /// Sessions and their refresh-token hashes.
+    pub async fn session_store(&self) -> Result<Arc<dyn SessionStore>, WiringError> {
+        self.store_port(Port::SessionRecords, &self.session_store, |stores| -> Arc<dyn SessionStore> {
+            match stores {
+                Stores::Dynamo(store) => store.clone(),
+                Stores::Memory { records, .. } => records.clone(),
             }
         })
         .await
@@ -310,9 +332,11 @@ impl Wiring {
     pub async fn gate<F: Function>(&self) -> Result<Gate, WiringError> {
         let auth = match access::<F>() {
             Access::Public => None,
-            Access::User | Access::Admin => {
-                Some(Authenticator { tokens: self.tokens().await?, sessions: self.sessions().await? })
-            }
+            Access::User | Access::Admin => Some(Authenticator {
+                tokens: self.tokens().await?,
+                sessions: self.sessions().await?,
+                session_idle_ms: self.settings.sessions.idle_ms,
+            }),
         };
         Ok(Gate::new(F::NAME, &self.settings, self.limiter().await?, self.audit().await?, auth))
     }

@@ -34,6 +34,7 @@ macro_rules! event_kinds {
                     EventKind::UserCreated
                         | EventKind::LoginSuccess
                         | EventKind::TokenRevoked
+                        | EventKind::SessionRevoked
                         | EventKind::PasswordChange
                         | EventKind::ClientUnblocked
                         | EventKind::UserUnlocked
@@ -66,6 +67,8 @@ event_kinds! {
     ClientUnblocked => "client_unblocked",
     UserUnlocked => "user_unlocked",
     DependencyDegraded => "sys_dependency_degraded",
+    TokenReuse => "authn_token_reuse",
+    SessionRevoked => "authn_session_revoked",
 }
 
 /// One security event.
@@ -152,7 +155,7 @@ mod tests {
         for kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
         }
-        assert_eq!(EventKind::ALL.len(), 18);
+        assert_eq!(EventKind::ALL.len(), 20);
         assert_eq!(EventKind::parse("nope"), None);
     }
 

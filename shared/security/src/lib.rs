@@ -17,6 +17,7 @@ pub mod lockout;
 pub mod password;
 pub mod problem;
 pub mod ratelimit;
+pub mod sessions;
 pub mod store;
 pub mod threats;
 pub mod tokens;

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Millis;
 use crate::store::StoreError;
-use crate::users::User;
+use crate::users::{Session, User};
 
 /// The JWT `typ` header of access tokens (RFC 9068).
 pub const TOKEN_TYPE: &str = "at+jwt";
@@ -36,6 +36,8 @@ pub struct Claims {
     /// The user's token generation when the token was issued; a password change bumps it (revoke-all).
     #[serde(rename = "gen")]
     pub generation: u64,
+    /// The session the token belongs to: revoking it refuses the token.
+    pub sid: String,
 }
 
 impl Claims {
@@ -193,7 +195,7 @@ impl TokenService {
     }
 
     /// Issues a token for `user` at `now`.
-    pub fn issue(&self, user: &User, now: Millis) -> Result<IssuedToken, TokenError> {
+    pub fn issue(&self, user: &User, sid: &str, now: Millis) -> Result<IssuedToken, TokenError> {
         let key = self.keys.current();
         let mut jti = [0u8; 16];
         getrandom::fill(&mut jti).map_err(|_| TokenError::Invalid("no randomness"))?;
@@ -209,6 +211,7 @@ impl TokenService {
             exp: iat + self.settings.ttl_seconds,
             jti: hex::encode(jti),
             generation: user.token_generation,
+            sid: sid.to_string(),
         };
         let mut header = Header::new(self.settings.algorithm);
         header.typ = Some(TOKEN_TYPE.to_string());
@@ -258,17 +261,23 @@ impl TokenService {
     }
 }
 
-/// The revocation verdict for verified claims, given what the stores said: the `jti` denylisted, or the user gone,
-/// disabled, or past a revoke-all (a higher token generation) means revoked.
-pub fn check_revocation(claims: &Claims, denied: bool, user: Option<&User>) -> Result<(), TokenError> {
-    match user {
-        _ if denied => Err(TokenError::Revoked),
-        None => Err(TokenError::Revoked),
-        Some(u) if u.disabled || u.id != claims.sub || u.token_generation > claims.generation => {
-            Err(TokenError::Revoked)
-        }
-        Some(_) => Ok(()),
+/// The revocation verdict for verified claims, given what the stores said: the `jti` denylisted, the user gone,
+/// disabled, or past a revoke-all (a higher token generation), or the token's session gone, revoked or ended
+/// (`idle_ms`: `SESSION_TIMEOUT`) means revoked.
+pub fn check_revocation(claims: &Claims, found: &Session, idle_ms: Millis, now: Millis) -> Result<(), TokenError> {
+    let Some(user) = found.user.as_ref() else { return Err(TokenError::Revoked) };
+    let session_live = found.session.as_ref().is_some_and(|s| {
+        s.sid == claims.sid && s.username == user.username && s.is_live(idle_ms, now, user.token_generation)
+    });
+    if found.denied
+        || user.disabled
+        || user.id != claims.sub
+        || user.token_generation > claims.generation
+        || !session_live
+    {
+        return Err(TokenError::Revoked);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -279,6 +288,7 @@ mod tests {
     use std::sync::Arc;
 
     const NOW: Millis = 1_800_000_000_000;
+    const SID: &str = "0123456789abcdef0123456789abcdef";
 
     fn service_with(keys: StaticKeys) -> TokenService {
         TokenService::new(
@@ -307,7 +317,7 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_and_carries_every_claim() {
         let svc = service();
-        let issued = svc.issue(&user(), NOW).unwrap();
+        let issued = svc.issue(&user(), SID, NOW).unwrap();
         let claims = svc.verify(&issued.token, NOW).unwrap();
         assert_eq!(claims, issued.claims);
         assert_eq!(claims.exp - claims.iat, 1800);
@@ -322,7 +332,7 @@ mod tests {
     #[test]
     fn expiry_is_exact_and_not_before_is_enforced() {
         let svc = service();
-        let issued = svc.issue(&user(), NOW).unwrap();
+        let issued = svc.issue(&user(), SID, NOW).unwrap();
         assert_eq!(svc.verify(&issued.token, NOW + 1_799_999), Ok(issued.claims.clone()));
         assert_eq!(svc.verify(&issued.token, NOW + 1_800_000), Err(TokenError::Expired));
         // A verifier a few milliseconds (or seconds) behind the issuer takes the token; a minute is too far.
@@ -334,7 +344,7 @@ mod tests {
     #[test]
     fn a_tampered_payload_fails_the_signature() {
         let svc = service();
-        let issued = svc.issue(&user(), NOW).unwrap();
+        let issued = svc.issue(&user(), SID, NOW).unwrap();
         let mut parts = segments(&issued.token);
         let mut claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
@@ -346,7 +356,7 @@ mod tests {
     #[test]
     fn alg_none_and_algorithm_switching_are_refused() {
         let svc = service();
-        let issued = svc.issue(&user(), NOW).unwrap();
+        let issued = svc.issue(&user(), SID, NOW).unwrap();
         let parts = segments(&issued.token);
         for header in [
             r#"{"alg":"none","typ":"at+jwt"}"#.to_string(),
@@ -367,11 +377,11 @@ mod tests {
             TokenSettings { audience: "someone-else".into(), ..svc.settings.clone() },
             svc.keys.clone(),
         );
-        let token = other.issue(&user(), NOW).unwrap().token;
+        let token = other.issue(&user(), SID, NOW).unwrap().token;
         assert_eq!(svc.verify(&token, NOW), Err(TokenError::Invalid("audience")));
 
         let other_key = service_with(StaticKeys { current: SigningKey::derive(&[8u8; 32]), previous: None });
-        let token = other_key.issue(&user(), NOW).unwrap().token;
+        let token = other_key.issue(&user(), SID, NOW).unwrap().token;
         assert_eq!(svc.verify(&token, NOW), Err(TokenError::UnknownKey));
     }
 
@@ -379,21 +389,53 @@ mod tests {
     fn tokens_signed_with_the_previous_key_still_verify_after_a_rotation() {
         let old = SigningKey::derive(&[1u8; 32]);
         let before = service_with(StaticKeys { current: old.clone(), previous: None });
-        let token = before.issue(&user(), NOW).unwrap().token;
+        let token = before.issue(&user(), SID, NOW).unwrap().token;
         let after = service_with(StaticKeys { current: SigningKey::derive(&[2u8; 32]), previous: Some(old) });
         assert!(after.verify(&token, NOW).is_ok());
-        let fresh = after.issue(&user(), NOW).unwrap().token;
+        let fresh = after.issue(&user(), SID, NOW).unwrap().token;
         assert!(before.verify(&fresh, NOW).is_err());
     }
 
     #[test]
-    fn revocation_follows_the_denylist_and_the_generation() {
+    fn revocation_follows_the_denylist_the_generation_and_the_session() {
+        use crate::sessions::SessionRecord;
         let mut u = user();
-        let claims = service().issue(&u, NOW).unwrap().claims;
-        assert_eq!(check_revocation(&claims, false, Some(&u)), Ok(()));
-        assert_eq!(check_revocation(&claims, true, Some(&u)), Err(TokenError::Revoked));
-        assert_eq!(check_revocation(&claims, false, None), Err(TokenError::Revoked));
+        let claims = service().issue(&u, SID, NOW).unwrap().claims;
+        assert_eq!(claims.sid, SID);
+        let record = SessionRecord {
+            sid: SID.into(),
+            username: u.username.clone(),
+            created_at: NOW,
+            last_used_at: NOW,
+            absolute_expiry: NOW + 86_400_000,
+            ip: "127.0.0.1".into(),
+            generation: u.token_generation,
+            refresh_hash: String::new(),
+            spent: vec![],
+            rotated_at: 0,
+            revoked: false,
+        };
+        let idle = 1_800_000;
+        let found = |denied: bool, u: Option<&User>, s: Option<&SessionRecord>| Session {
+            denied,
+            user: u.cloned(),
+            session: s.cloned(),
+        };
+        assert_eq!(check_revocation(&claims, &found(false, Some(&u), Some(&record)), idle, NOW), Ok(()));
+        let revoked = Err(TokenError::Revoked);
+        assert_eq!(check_revocation(&claims, &found(true, Some(&u), Some(&record)), idle, NOW), revoked);
+        assert_eq!(check_revocation(&claims, &found(false, None, Some(&record)), idle, NOW), revoked);
+        assert_eq!(check_revocation(&claims, &found(false, Some(&u), None), idle, NOW), revoked, "no session");
+        let ended = SessionRecord { revoked: true, ..record.clone() };
+        assert_eq!(check_revocation(&claims, &found(false, Some(&u), Some(&ended)), idle, NOW), revoked);
+        assert_eq!(
+            check_revocation(&claims, &found(false, Some(&u), Some(&record)), idle, NOW + idle),
+            revoked,
+            "idle"
+        );
+        let other = SessionRecord { sid: "f".repeat(32), ..record.clone() };
+        assert_eq!(check_revocation(&claims, &found(false, Some(&u), Some(&other)), idle, NOW), revoked);
         u.token_generation += 1;
-        assert_eq!(check_revocation(&claims, false, Some(&u)), Err(TokenError::Revoked));
+        assert_eq!(check_revocation(&claims, &found(false, Some(&u), Some(&record)), idle, NOW), revoked);
     }
 }

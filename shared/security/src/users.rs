@@ -134,10 +134,12 @@ pub struct Session {
     pub denied: bool,
     /// The token's user as stored now (roles, generation, profile), if it still exists.
     pub user: Option<User>,
+    /// The token's session as stored now, if it still exists.
+    pub session: Option<crate::sessions::SessionRecord>,
 }
 
-/// Reads the denylist entry of a token and its user together (`BatchGetItem` on DynamoDB).
+/// Reads the denylist entry of a token, its user and its session together (one `BatchGetItem` on DynamoDB).
 #[async_trait]
 pub trait SessionLookup: Send + Sync {
-    async fn lookup(&self, jti: &str, username: &str, now: Millis) -> Result<Session, StoreError>;
+    async fn lookup(&self, jti: &str, username: &str, sid: &str, now: Millis) -> Result<Session, StoreError>;
 }

@@ -168,6 +168,14 @@ pub struct UpdateProfileRequest {
     pub email: Option<String>,
 }
 
+/// `POST /api/v1/auth/refresh`.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    #[validate(length(min = 1, max = 512, message = "must be 1 to 512 characters"))]
+    pub refresh_token: String,
+}
+
 /// `PUT /api/v1/me/password`.
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -179,7 +187,7 @@ pub struct ChangePasswordRequest {
 }
 
 /// The JSON fields that hold secrets: never scanned, never echoed, never logged.
-pub const SECRET_FIELDS: &[&str] = &["password", "current_password", "new_password"];
+pub const SECRET_FIELDS: &[&str] = &["password", "current_password", "new_password", "refresh_token"];
 
 /// Parses and validates a JSON body into `T`; every problem becomes `validation_failed` without the value.
 pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {

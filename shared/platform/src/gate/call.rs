@@ -110,14 +110,21 @@ impl<C> Call<C> {
 pub struct Reply {
     pub status: u16,
     pub body: Option<Value>,
+    /// Headers of this answer beyond the ones every answer gets.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
     pub fn json(status: u16, body: Value) -> Self {
-        Self { status, body: Some(body) }
+        Self { status, body: Some(body), headers: Vec::new() }
     }
 
     pub fn no_content() -> Self {
-        Self { status: 204, body: None }
+        Self { status: 204, body: None, headers: Vec::new() }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 }

@@ -48,6 +48,8 @@ use crate::routes::{Access, Operation, Resolution, resolve};
 pub struct Authenticator {
     pub tokens: TokenService,
     pub sessions: Arc<dyn SessionLookup>,
+    /// `SESSION_TIMEOUT`: a session unused this long no longer admits its tokens.
+    pub session_idle_ms: Millis,
 }
 
 /// The gate of one function.
@@ -127,7 +129,7 @@ impl Gate {
                         Err(ApiError::Internal)
                     });
                     match result {
-                        Ok(reply) => self.render(reply.status, reply.body, &[], &ctx, decision.as_ref()),
+                        Ok(reply) => self.render(reply.status, reply.body, &reply.headers, &ctx, decision.as_ref()),
                         Err(e) => self.render_error(&e, &ctx, decision.as_ref()),
                     }
                 }
@@ -202,7 +204,7 @@ impl Gate {
         }
         let session = async {
             match (claims, &self.auth) {
-                (Some(c), Some(auth)) => Some(auth.sessions.lookup(&c.jti, &c.username, now).await),
+                (Some(c), Some(auth)) => Some(auth.sessions.lookup(&c.jti, &c.username, &c.sid, now).await),
                 _ => None,
             }
         };
@@ -248,7 +250,8 @@ impl Gate {
                 Some(Err(e)) => return Err(refused(ApiError::from(e))),
                 None => return Err(refused(ApiError::Internal)),
             };
-            if let Err(e) = check_revocation(&claims, session.denied, session.user.as_ref()) {
+            let idle_ms = self.auth.as_ref().map_or(0, |a| a.session_idle_ms);
+            if let Err(e) = check_revocation(&claims, &session, idle_ms, now) {
                 self.record_token_failure(ctx, &ApiError::from_token(e), Some(&claims.username), now).await;
                 return Err(refused(ApiError::TokenRevoked));
             }

@@ -5,11 +5,13 @@
 mod events;
 mod limiter;
 mod lockout;
+mod sessions;
 mod users;
 
 pub use events::MemoryEvents;
 pub use limiter::MemoryLimiter;
 pub use lockout::MemoryLockouts;
+pub use sessions::MemorySessionStore;
 pub use users::{MemoryDenylist, MemorySessions, MemoryUsers};
 
 use std::sync::{Mutex, MutexGuard};

@@ -152,17 +152,22 @@ impl TokenDenylist for MemoryDenylist {
     }
 }
 
-/// Reads a token's denylist entry and its user.
+/// Reads a token's denylist entry, its user and its session.
 #[derive(Debug, Clone)]
 pub struct MemorySessions {
     pub users: Arc<MemoryUsers>,
     pub denylist: Arc<MemoryDenylist>,
+    pub records: Arc<super::MemorySessionStore>,
 }
 
 #[async_trait]
 impl SessionLookup for MemorySessions {
-    async fn lookup(&self, jti: &str, username: &str, now: Millis) -> Result<Session, StoreError> {
-        Ok(Session { denied: self.denylist.is_denied(jti, now), user: self.users.get(username).await? })
+    async fn lookup(&self, jti: &str, username: &str, sid: &str, now: Millis) -> Result<Session, StoreError> {
+        Ok(Session {
+            denied: self.denylist.is_denied(jti, now),
+            user: self.users.get(username).await?,
+            session: self.records.read(username, sid, now),
+        })
     }
 }
 

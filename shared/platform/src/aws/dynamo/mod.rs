@@ -1,5 +1,6 @@
 //! DynamoDB: `UsersTable` (key `username`) and `SecurityTable` (key `pk`, `sk`; TTL attribute `expires_at`, epoch
-//! seconds) holding `TOKEN#<jti>` denylist items, `LOCKOUT#<username>` counters and `EVENT#<day>` audit events.
+//! seconds) holding `TOKEN#<jti>` denylist items, `LOCKOUT#<username>` counters, `USER#<username>`/`SESSION#<sid>`
+//! sessions and `EVENT#<day>` audit events.
 //!
 //! Reads that a security decision depends on are strongly consistent, and an item whose expiry has passed is
 //! treated as absent (DynamoDB deletes expired items lazily, within days). Lockout slots and failures are single
@@ -8,6 +9,7 @@
 mod events;
 mod items;
 mod lockouts;
+mod sessions;
 mod tokens;
 mod users;
 

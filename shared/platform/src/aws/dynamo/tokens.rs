@@ -1,5 +1,5 @@
-//! `TOKEN#<jti>` denylist items, and the session lookup of a protected request (one `BatchGetItem` over both
-//! tables).
+//! `TOKEN#<jti>` denylist items, and the lookup of a protected request: its denylist entry, its session and its
+//! user in one `BatchGetItem` over both tables.
 
 use std::collections::HashMap;
 
@@ -11,7 +11,8 @@ use cloudmind_security::tokens::TokenDenylist;
 use cloudmind_security::users::{Session, SessionLookup};
 
 use super::DynamoStore;
-use super::items::{Item, get_n, n, parse_user, s, token_key, ttl_seconds, unavailable};
+use super::items::{Item, get_n, get_s, n, parse_user, s, token_key, ttl_seconds, unavailable};
+use super::sessions::{parse_session, session_key};
 
 #[async_trait]
 impl TokenDenylist for DynamoStore {
@@ -25,12 +26,13 @@ impl TokenDenylist for DynamoStore {
 
 #[async_trait]
 impl SessionLookup for DynamoStore {
-    async fn lookup(&self, jti: &str, username: &str, now: Millis) -> Result<Session, StoreError> {
+    async fn lookup(&self, jti: &str, username: &str, sid: &str, now: Millis) -> Result<Session, StoreError> {
         let mut request = HashMap::from([
             (
                 self.security.clone(),
                 KeysAndAttributes::builder()
                     .keys(token_key(jti))
+                    .keys(session_key(username, sid))
                     .consistent_read(true)
                     .build()
                     .map_err(|e| StoreError::unavailable("dynamodb BatchGetItem", e))?,
@@ -44,7 +46,7 @@ impl SessionLookup for DynamoStore {
                     .map_err(|e| StoreError::unavailable("dynamodb BatchGetItem", e))?,
             ),
         ]);
-        let mut session = Session { denied: false, user: None };
+        let mut session = Session { denied: false, user: None, session: None };
         for _ in 0..3 {
             let out = self
                 .client
@@ -55,10 +57,12 @@ impl SessionLookup for DynamoStore {
                 .map_err(|e| unavailable("dynamodb BatchGetItem", e))?;
             for (table, items) in out.responses.unwrap_or_default() {
                 for item in items {
-                    if table == self.security {
+                    if table != self.security {
+                        session.user = Some(parse_user(&item)?);
+                    } else if get_s(&item, "sk").as_deref() == Some("TOKEN") {
                         session.denied |= get_n(&item, "expires_ms").is_some_and(|exp| exp > now);
                     } else {
-                        session.user = Some(parse_user(&item)?);
+                        session.session = parse_session(&item, now);
                     }
                 }
             }
