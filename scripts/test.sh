@@ -39,6 +39,9 @@ run_tests 'not (binary(backends) | binary(instances))'
 log "schemathesis: openapi.yaml against the local server on the in-memory stores"
 ./scripts/schemathesis.sh memory
 
+log "the docs page in headless Chromium (screenshot: .tmp/docs.png)"
+./scripts/docs_browser.sh
+
 log "the SAM template: cfn-lint and sam validate --lint"
 SAM_VENV="$ROOT/.tmp/sam-venv"
 if ! { [ -x "$SAM_VENV/bin/sam" ] && [ -x "$SAM_VENV/bin/cfn-lint" ]; }; then

@@ -202,3 +202,32 @@ async fn each_function_is_granted_secrets_manager_exactly_when_it_builds_a_key_p
         assert_eq!(uses_dynamodb, grants.iter().any(|a| a.starts_with("dynamodb:")), "{}", function.name());
     }
 }
+
+#[tokio::test]
+async fn the_docs_page_and_openapi_json_are_served_with_their_own_policy() {
+    let app = cloudmind_tests::TestApp::spawn().await;
+    let served: serde_json::Value =
+        app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let yaml = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let source: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
+    assert_eq!(served, source, "/openapi.json is openapi.yaml");
+    let r = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    for directive in
+        ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]
+    {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe") && !csp.contains("http"), "{csp}");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"src="docs/docs.js""#) && !page.contains("<script>"), "no inline script");
+    for (path, media) in
+        [("/docs/docs.js", "text/javascript; charset=utf-8"), ("/docs/docs.css", "text/css; charset=utf-8")]
+    {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, media));
+    }
+}

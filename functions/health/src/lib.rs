@@ -1,4 +1,7 @@
-//! `GET /health`: component status in the seed guide's shape.
+//! `GET /health`: component status in the seed guide's shape. Also the API reference: `GET /docs` (a page and
+//! its script and style, shipped in the binary, rendering `GET /openapi.json` in the browser, with a
+//! `Content-Security-Policy` that admits only them) and `GET /openapi.json` (`openapi.yaml` as JSON, converted at
+//! build time).
 //!
 //! `healthy` (200) when the user store answers and the limiter runs on its configured backend; `degraded` (200)
 //! while the limiter falls back to memory; `unhealthy` (503) when the store does not answer. Host figures come from
@@ -33,20 +36,39 @@ pub struct Health {
     host: Arc<Mutex<HostSampler>>,
 }
 
-/// Its one operation.
+/// Its operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     GetHealth,
+    GetDocs,
+    GetDocsScript,
+    GetDocsStyle,
+    GetOpenApi,
 }
 
 impl Operation for Op {
-    const ALL: &'static [Self] = &[Self::GetHealth];
+    const ALL: &'static [Self] =
+        &[Self::GetHealth, Self::GetDocs, Self::GetDocsScript, Self::GetDocsStyle, Self::GetOpenApi];
     fn route(self) -> Route {
         match self {
             Self::GetHealth => Route::new("GET", "/health", "getHealth", PolicyId::Health, false),
+            Self::GetDocs => Route::new("GET", "/docs", "getDocs", PolicyId::Health, false),
+            Self::GetDocsScript => Route::new("GET", "/docs/docs.js", "getDocsScript", PolicyId::Health, false),
+            Self::GetDocsStyle => Route::new("GET", "/docs/docs.css", "getDocsStyle", PolicyId::Health, false),
+            Self::GetOpenApi => Route::new("GET", "/openapi.json", "getOpenApi", PolicyId::Health, false),
         }
     }
 }
+
+/// The docs page, its script and style, and the OpenAPI document.
+const DOCS_HTML: &str = include_str!("../docs/index.html");
+const DOCS_JS: &str = include_str!("../docs/docs.js");
+const DOCS_CSS: &str = include_str!("../docs/docs.css");
+const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
+/// The docs page may run its own script and style and fetch from its own origin; nothing else.
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+     img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 impl Function for Health {
     const NAME: &'static str = "health";
@@ -73,6 +95,12 @@ impl Function for Health {
     async fn handle(&self, op: Op, call: Call) -> Result<Reply, ApiError> {
         match op {
             Op::GetHealth => health(self, call).await,
+            Op::GetDocs => {
+                Ok(Reply::file("text/html; charset=utf-8", DOCS_HTML).with_header("content-security-policy", DOCS_CSP))
+            }
+            Op::GetDocsScript => Ok(Reply::file("text/javascript; charset=utf-8", DOCS_JS)),
+            Op::GetDocsStyle => Ok(Reply::file("text/css; charset=utf-8", DOCS_CSS)),
+            Op::GetOpenApi => Ok(Reply::file("application/json", OPENAPI_JSON)),
         }
     }
 }

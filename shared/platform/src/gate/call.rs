@@ -110,17 +110,25 @@ impl<C> Call<C> {
 pub struct Reply {
     pub status: u16,
     pub body: Option<Value>,
-    /// Headers of this answer beyond the ones every answer gets.
+    /// Headers of this answer beyond the ones every answer gets (written after them, so they may replace one,
+    /// as the docs page's own `Content-Security-Policy` does).
     pub headers: Vec<(&'static str, String)>,
+    /// A body that is not JSON: a file the function ships (its media type, its text).
+    pub file: Option<(&'static str, &'static str)>,
 }
 
 impl Reply {
     pub fn json(status: u16, body: Value) -> Self {
-        Self { status, body: Some(body), headers: Vec::new() }
+        Self { status, body: Some(body), headers: Vec::new(), file: None }
     }
 
     pub fn no_content() -> Self {
-        Self { status: 204, body: None, headers: Vec::new() }
+        Self { status: 204, body: None, headers: Vec::new(), file: None }
+    }
+
+    /// A 200 with a file the function ships.
+    pub fn file(media_type: &'static str, text: &'static str) -> Self {
+        Self { status: 200, body: None, headers: Vec::new(), file: Some((media_type, text)) }
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {

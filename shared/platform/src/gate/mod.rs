@@ -129,7 +129,17 @@ impl Gate {
                         Err(ApiError::Internal)
                     });
                     match result {
-                        Ok(reply) => self.render(reply.status, reply.body, &reply.headers, &ctx, decision.as_ref()),
+                        Ok(reply) => {
+                            let mut response =
+                                self.render(reply.status, reply.body, &reply.headers, &ctx, decision.as_ref());
+                            if let Some((media, text)) = reply.file {
+                                *response.body_mut() = Body::Text(text.to_string());
+                                response
+                                    .headers_mut()
+                                    .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(media));
+                            }
+                            response
+                        }
                         Err(e) => self.render_error(&e, &ctx, decision.as_ref()),
                     }
                 }

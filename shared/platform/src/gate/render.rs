@@ -46,11 +46,6 @@ impl Gate {
             let media = if is_problem { "application/problem+json" } else { "application/json" };
             h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(media));
         }
-        for (name, value) in extra {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                h.insert(*name, v);
-            }
-        }
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
             h.insert(X_REQUEST_ID, v);
         }
@@ -58,6 +53,11 @@ impl Gate {
             rate_limit_fields(h, d, &self.policy_fields);
         }
         headers::apply(h);
+        for (name, value) in extra {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(*name, v);
+            }
+        }
         response
     }
 
