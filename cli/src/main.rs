@@ -4,7 +4,11 @@
 //! cloudmind serve [--host 127.0.0.1] [--port 8000]   all functions behind one local server
 //! cloudmind create-admin --username NAME             create (or promote) an admin in the configured store
 //! cloudmind check-config                             load the settings as a function would, print a summary
+//! cloudmind loadtest --url URL --endpoint /health --concurrent 200 --output results.json
 //! ```
+
+mod loadtest;
+mod report;
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;
@@ -47,17 +51,25 @@ enum Command {
     CheckConfig,
     /// Create the DynamoDB tables (with TTL) named by USERS_TABLE and SECURITY_TABLE, for local use.
     CreateTables,
+    /// Load test an endpoint (or a weighted scenario): latency percentiles, throughput, errors, a JSON report and
+    /// an SVG picture.
+    Loadtest(loadtest::Args),
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let cli = Cli::parse();
+    if let Command::Loadtest(args) = cli.command {
+        // A client of any deployment: no settings, no logging setup of the server's.
+        return loadtest::run(args).await.map(|_| ());
+    }
     telemetry::init_local();
     let settings = Settings::from_env()?;
     match cli.command {
         Command::Serve { host, port, admin } => serve(settings, &host, port, &admin).await,
         Command::CreateAdmin { username } => create_admin(settings, &username).await,
         Command::CreateTables => create_tables(&settings).await,
+        Command::Loadtest(_) => unreachable!("handled above"),
         Command::CheckConfig => {
             let (_, key_source) = settings.signing_keys()?;
             println!("{settings:#?}");
@@ -103,7 +115,17 @@ async fn serve(
     let store = wiring.store_name();
     eprintln!("CloudMind listening on http://{local} (store: {store}, limiter: {limiter}); Ctrl-C stops");
     tracing::info!(event = "server_started", address = %local, environment = %wiring.settings().environment);
-    cloudmind_registry::server::serve(listener, app, async {
+    // The connection caps can be raised for a load test from one machine (`cloudmind loadtest --concurrent 200`).
+    let mut limits = cloudmind_registry::server::Limits::default();
+    for (name, cap) in [
+        ("CLOUDMIND_MAX_CONNECTIONS", &mut limits.max_connections),
+        ("CLOUDMIND_MAX_CONNECTIONS_PER_IP", &mut limits.max_connections_per_ip),
+    ] {
+        if let Ok(v) = std::env::var(name) {
+            *cap = v.parse().map_err(|_| format!("{name} must be a number of connections"))?;
+        }
+    }
+    cloudmind_registry::server::serve_with(listener, app, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
