@@ -42,6 +42,9 @@ log "schemathesis: openapi.yaml against the local server on the in-memory stores
 log "the docs page in headless Chromium (screenshot: .tmp/docs.png)"
 ./scripts/docs_browser.sh
 
+log "cloudmind loadtest --concurrent 200 against the local server (report: .tmp/loadtest/)"
+./scripts/loadtest.sh 3
+
 log "the SAM template: cfn-lint and sam validate --lint"
 SAM_VENV="$ROOT/.tmp/sam-venv"
 if ! { [ -x "$SAM_VENV/bin/sam" ] && [ -x "$SAM_VENV/bin/cfn-lint" ]; }; then
