@@ -28,7 +28,7 @@ start_cloudmind "$work" "schemathesis-$label" \
 run() { # run NAME TOKEN SCHEMATHESIS-OPTIONS...
   local name=$1 token=$2; shift 2
   echo "schemathesis ($label): $name" >&2
-  "$venv/bin/schemathesis" --config-file tests/schemathesis.toml run openapi.yaml --url "$CLOUDMIND_URL" \
+  "$venv/bin/python" scripts/schemathesis_cli.py --config-file tests/schemathesis.toml run openapi.yaml --url "$CLOUDMIND_URL" \
     --checks all -H "Authorization: Bearer $token" --workers 2 \
     --max-examples "${SCHEMATHESIS_EXAMPLES:-60}" --seed "${SCHEMATHESIS_SEED:-20261201}" \
     --report junit,ndjson --report-dir "$work/$name" "$@" >"$work/$name.txt" 2>&1 \
