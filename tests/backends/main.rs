@@ -262,3 +262,20 @@ async fn the_redis_offenders_set_stays_bounded_under_a_flood_of_refused_clients(
         redis::cmd("ZCARD").arg(format!("{{{prefix}}}:offenders")).query_async(&mut conn).await.unwrap();
     assert_eq!(offenders, 1_000);
 }
+
+#[tokio::test]
+async fn a_password_typed_as_a_username_is_not_stored_in_the_lockout_item() {
+    let app = TestApp::spawn().await;
+    let typed = "Hunter2-Typed-In-The-Wrong-Field!";
+    for _ in 0..2 {
+        assert_problem(app.login(typed, "anything").await, 401, "invalid_credentials").await;
+    }
+    let infra = &app.settings.infrastructure;
+    let sdk = cloudmind_platform::aws::sdk_config().await;
+    let client = cloudmind_platform::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
+    let items = client.scan().table_name(infra.security_table()).send().await.unwrap().items.unwrap_or_default();
+    let lockouts: Vec<_> = items.iter().filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("LOCKOUT#"))).collect();
+    assert_eq!(lockouts.len(), 1, "the failures were counted on one item");
+    let everything = format!("{items:?}").to_lowercase();
+    assert!(!everything.contains(&typed.to_lowercase()), "the typed text is stored: {everything}");
+}

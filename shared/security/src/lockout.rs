@@ -85,6 +85,19 @@ impl LockoutRecord {
     }
 }
 
+/// The id a store keeps a login name's lockout under: a SHA-256 of the name salted with `scope` (the table), never
+/// the name itself, since what is typed into the username field is sometimes a password.
+pub fn stored_id(scope: &str, name: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"cloudmind-lockout\0")
+        .chain_update(scope.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(name.as_bytes())
+        .finalize();
+    hex::encode(&digest[..16])
+}
+
 /// Where lockout records live (DynamoDB `LOCKOUT#<username>` TTL items, or memory). Every operation is atomic.
 #[async_trait]
 pub trait LockoutStore: Send + Sync {

@@ -92,8 +92,11 @@ pub(super) fn parse_user(item: &Item) -> Result<User, StoreError> {
     })
 }
 
-pub(super) fn lockout_key(username: &str) -> Item {
-    Item::from([("pk".into(), s(format!("LOCKOUT#{username}"))), ("sk".into(), s("LOCKOUT"))])
+/// The key of a login name's lockout item: `LOCKOUT#` and a hash of the name (salted with the table's name), never
+/// the name itself: what is typed into the username field is sometimes a password.
+pub(super) fn lockout_key(table: &str, username: &str) -> Item {
+    let id = cloudmind_security::lockout::stored_id(table, username);
+    Item::from([("pk".into(), s(format!("LOCKOUT#{id}"))), ("sk".into(), s("LOCKOUT"))])
 }
 
 pub(super) fn token_key(jti: &str) -> Item {
@@ -118,6 +121,16 @@ mod tests {
         assert_eq!(back.roles, vec!["user", "admin"]);
         assert_eq!(back.tokens_valid_after, Some(42));
         assert_eq!(User { roles: back.roles.clone(), ..u }, back);
+    }
+
+    #[test]
+    fn lockout_keys_never_hold_the_name() {
+        let key = lockout_key("t", "hunter2-secret!");
+        let pk = key["pk"].as_s().unwrap();
+        assert!(pk.starts_with("LOCKOUT#") && !pk.contains("hunter2"), "{pk}");
+        assert_eq!(key, lockout_key("t", "hunter2-secret!"), "the same name, the same item");
+        assert_ne!(key, lockout_key("t", "hunter2-secret?"));
+        assert_ne!(key, lockout_key("other-table", "hunter2-secret!"), "salted with the table");
     }
 
     #[test]

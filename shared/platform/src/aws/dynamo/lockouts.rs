@@ -1,4 +1,4 @@
-//! `LOCKOUT#<username>` counters: one conditional `UpdateItem` per slot or failure.
+//! `LOCKOUT#<hash of the name>` counters: one conditional `UpdateItem` per slot or failure.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
@@ -15,7 +15,7 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.security)
-            .set_key(Some(lockout_key(username)))
+            .set_key(Some(lockout_key(&self.security, username)))
             .consistent_read(true)
             .send()
             .await
@@ -43,7 +43,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.security)
-            .set_key(Some(lockout_key(username)))
+            .set_key(Some(lockout_key(&self.security, username)))
             .update_expression(update)
             .set_condition_expression(condition.map(str::to_string))
             .set_expression_attribute_values(Some(values))
@@ -176,7 +176,7 @@ impl LockoutStore for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.security)
-            .set_key(Some(lockout_key(username)))
+            .set_key(Some(lockout_key(&self.security, username)))
             .send()
             .await
             .map(|_| ())

@@ -1,5 +1,5 @@
 //! DynamoDB: `UsersTable` (key `username`) and `SecurityTable` (key `pk`, `sk`; TTL attribute `expires_at`, epoch
-//! seconds) holding `TOKEN#<jti>` denylist items, `LOCKOUT#<username>` counters, `USER#<username>`/`SESSION#<sid>`
+//! seconds) holding `TOKEN#<jti>` denylist items, `LOCKOUT#<hash of the name>` counters, `USER#<username>`/`SESSION#<sid>`
 //! sessions and `EVENT#<day>` audit events.
 //!
 //! Reads that a security decision depends on are strongly consistent, and an item whose expiry has passed is
