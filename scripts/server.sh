@@ -28,7 +28,9 @@ start_cloudmind() { # start_cloudmind WORKDIR NAME [VAR=VALUE ...]
   fi
   env "${vars[@]}" "$@" "$CLOUDMIND_BIN" serve --port "$port" >"$work/$name.log" 2>&1 &
   CLOUDMIND_PID=$!
-  trap stop_cloudmind EXIT INT TERM
+  # Stops the server, and the services too when this script started them (scripts/services.sh's own trap would
+  # otherwise be replaced by this one).
+  trap 'stop_cloudmind; if declare -F stop_services >/dev/null; then stop_services; fi' EXIT INT TERM
   CLOUDMIND_URL="http://127.0.0.1:$port"
   for _ in $(seq 1 150); do
     curl -s -o /dev/null "$CLOUDMIND_URL/health" && break
