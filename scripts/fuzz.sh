@@ -4,7 +4,7 @@
 # cargo-fuzz drives libFuzzer, whose coverage flags are stable rustc options; cargo-fuzz also asks for nightly-only
 # ones, so the pinned toolchain runs with RUSTC_BOOTSTRAP=1 (no other toolchain is fetched). The sanitizer is off
 # (`-s none`): the code under test is safe Rust, and AddressSanitizer would halve the executions per second.
-# Seeds are in fuzz/seeds/<target> (committed); what libFuzzer learns goes to fuzz/corpus/<target>; a crash is written
+# Seeds are in fuzz/seeds/<target> (committed; the API Gateway target reads events/); what libFuzzer learns goes to fuzz/corpus/<target>; a crash is written
 # to fuzz/artifacts/<target>/ and fails the run. Executions per target are printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
@@ -22,7 +22,10 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     log="artifacts/$t/run.log"
     echo "fuzz: $t for ${seconds}s"
-    if ./target/x86_64-unknown-linux-gnu/release/"$t" "corpus/$t" "seeds/$t" -max_total_time="$seconds" -timeout=10 \
+    # The API Gateway target's seeds are the event fixtures themselves (files that are not JSON are skipped).
+    seeds="seeds/$t"
+    [ "$t" = apigw_event ] && seeds=../events
+    if ./target/x86_64-unknown-linux-gnu/release/"$t" "corpus/$t" "$seeds" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1; then
         result=ok
     else
