@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt build release bench fuzz soak sam-tools sam-validate sam-build invoke clean
+.PHONY: help run test lint fmt build release bench fuzz soak probe sam-tools sam-validate sam-build invoke clean
 
 SAM_VENV := .tmp/sam-venv
 SAM := $(SAM_VENV)/bin/sam
@@ -37,6 +37,10 @@ fuzz: ## Every fuzz target for FUZZ_SECONDS each (default 600; cargo-fuzz, libFu
 soak: ## Ten minutes of mixed traffic on redis-server and moto: no 5xx, every request answered, RSS flat (scripts/soak.sh)
 	$(CARGO) build --locked -q -p cloudmind
 	./scripts/soak.sh 600
+
+probe: ## cloudmind probe against the local server and weakened ones it must catch (scripts/probe.sh; in make test)
+	$(CARGO) build --locked -q -p cloudmind
+	./scripts/probe.sh memory
 
 sam-tools: ## Install aws-sam-cli, cfn-lint, cargo-lambda and zig into .tmp/sam-venv (PyPI)
 	@test -x $(SAM) || { python3 -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli cfn-lint cargo-lambda ziglang; }

@@ -45,6 +45,8 @@ log "the docs page in headless Chromium (screenshot: .tmp/docs.png)"
 log "cloudmind loadtest --concurrent 200 against the local server (report: .tmp/loadtest/)"
 ./scripts/loadtest.sh 3
 
+log "cloudmind probe against the local server, then against weakened ones it must catch (reports: .tmp/probe/)"
+./scripts/probe.sh memory
 log "the SAM template: cfn-lint and sam validate --lint"
 SAM_VENV="$ROOT/.tmp/sam-venv"
 if ! { [ -x "$SAM_VENV/bin/sam" ] && [ -x "$SAM_VENV/bin/cfn-lint" ]; }; then
@@ -69,5 +71,7 @@ run_tests 'all()'
 log "schemathesis: openapi.yaml against the local server on the real backends"
 ./scripts/schemathesis.sh real-backends
 
+log "cloudmind probe against the local server on the real backends"
+./scripts/probe.sh real-backends
 log "soak: one minute of mixed traffic on the real backends (make soak runs ten)"
 ./scripts/soak.sh 60

@@ -168,7 +168,7 @@ fn ms(micros: u64) -> f64 {
     micros as f64 / 1000.0
 }
 
-fn is_local(url: &str) -> bool {
+pub(crate) fn is_local(url: &str) -> bool {
     url.parse::<http::Uri>()
         .ok()
         .and_then(|u| u.host().map(str::to_string))

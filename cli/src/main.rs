@@ -5,9 +5,11 @@
 //! cloudmind create-admin --username NAME             create (or promote) an admin in the configured store
 //! cloudmind check-config                             load the settings as a function would, print a summary
 //! cloudmind loadtest --url URL --endpoint /health --concurrent 200 --output results.json
+//! cloudmind probe --url URL [--signing-key-env VAR] --output probe.json
 //! ```
 
 mod loadtest;
+mod probe;
 mod report;
 
 use std::io::BufRead as _;
@@ -54,6 +56,10 @@ enum Command {
     /// Load test an endpoint (or a weighted scenario): latency percentiles, throughput, errors, a JSON report and
     /// an SVG picture.
     Loadtest(loadtest::Args),
+    /// Attack an API the way the threat model says attackers do and report one pass/fail line per check:
+    /// headers, CORS, bodies, forged and replayed tokens, lockout, limits, spoofed forwarding headers,
+    /// enumeration (answer and timing), injection on every declared input, automatic blocking.
+    Probe(probe::Args),
 }
 
 #[tokio::main]
@@ -63,13 +69,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         // A client of any deployment: no settings, no logging setup of the server's.
         return loadtest::run(args).await.map(|_| ());
     }
+    if let Command::Probe(args) = cli.command {
+        let allow_inconclusive = args.allow_inconclusive;
+        let report = probe::run(args).await?;
+        std::process::exit(i32::from(probe::failed(&report, allow_inconclusive)));
+    }
     telemetry::init_local();
     let settings = Settings::from_env()?;
     match cli.command {
         Command::Serve { host, port, admin } => serve(settings, &host, port, &admin).await,
         Command::CreateAdmin { username } => create_admin(settings, &username).await,
         Command::CreateTables => create_tables(&settings).await,
-        Command::Loadtest(_) => unreachable!("handled above"),
+        Command::Loadtest(_) | Command::Probe(_) => unreachable!("handled above"),
         Command::CheckConfig => {
             let (_, key_source) = settings.signing_keys()?;
             println!("{settings:#?}");

@@ -160,6 +160,49 @@ async fn sql_injection_xss_traversal_and_control_characters_are_400_malicious_in
     }
 }
 
+/// Found by `cloudmind probe`: serde reads a struct from a JSON array in field order, and a repeated key used to
+/// resolve to its last copy (a reader in front may take the first). Both are refused now, before any lookup.
+#[tokio::test]
+async fn an_array_body_or_a_repeated_key_is_400_and_logs_nobody_in() {
+    let app = TestApp::spawn().await;
+    app.registered("ruth").await;
+    let raw = |body: String| {
+        app.client.post(app.url("/api/v1/auth/login")).header("content-type", "application/json").body(body).send()
+    };
+    let (_, body) =
+        assert_problem(raw(format!(r#"["ruth", "{GOOD_PASSWORD}"]"#)).await.unwrap(), 400, "validation_failed").await;
+    assert_eq!(body["errors"][0], json!({"field": "body", "message": "must be a JSON object"}));
+    let twice = format!(r#"{{"username": "nobody", "username": "ruth", "password": "{GOOD_PASSWORD}"}}"#);
+    let (_, body) = assert_problem(raw(twice).await.unwrap(), 400, "validation_failed").await;
+    assert_eq!(body["errors"][0], json!({"field": "username", "message": "appears more than once"}));
+    // (The admin's own login, for reading the events, is the only success.)
+    assert!(app.events("authn_login_success").await.iter().all(|e| e["username"] != "ruth"));
+}
+
+/// Found by `cloudmind probe`: a line break in a path segment or a query value (header splitting, log forging),
+/// however deeply encoded, or in a body field that is not free text, is malicious input; in a display name it is
+/// the field's rule that refuses it.
+#[tokio::test]
+async fn line_breaks_in_the_url_or_a_name_are_malicious_input() {
+    let app = TestApp::with(&[("BLOCK_MALICIOUS_REQUESTS", "100")]).await;
+    for target in [
+        "/health?q=probe%0D%0ASet-Cookie%3A%20a%3D1",
+        "/health?q=probe%250d%250aX-Injected%3A%201",
+        "/api/v1/admin/users/probe%0Aadmin/unlock",
+    ] {
+        let method = if target.contains("unlock") { reqwest::Method::POST } else { reqwest::Method::GET };
+        let r = app.client.request(method, app.url(target)).send().await.unwrap();
+        assert!(r.headers().get("set-cookie").is_none());
+        assert_problem(r, 400, "malicious_input").await;
+    }
+    let r = app.post_json("/api/v1/auth/login", &json!({"username": "ruth\r\nX-Injected: 1", "password": "x"})).await;
+    assert_problem(r, 400, "malicious_input").await;
+    let body = json!({"username": "sam", "email": "a@b.co", "password": GOOD_PASSWORD, "display_name": "two\nlines"});
+    let (_, problem) =
+        assert_problem(app.post_json("/api/v1/auth/register", &body).await, 400, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "display_name");
+}
+
 #[tokio::test]
 async fn repeated_malicious_input_blocks_the_client_on_every_route_with_retry_after() {
     let app = TestApp::spawn().await;

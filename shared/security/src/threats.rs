@@ -317,6 +317,25 @@ pub fn scan(location: &str, value: &str) -> Option<Finding> {
     })
 }
 
+/// Scans a path segment or a query name or value at `location`: as [`scan`], and a line break is refused too. A
+/// body's free text may carry one (validation decides per field), but in a URL it is only ever header splitting or
+/// log forging (`%0d%0aSet-Cookie:`), however deeply encoded.
+pub fn scan_url_part(location: &str, value: &str) -> Option<Finding> {
+    if decodings(value).iter().any(|v| v.contains(['\r', '\n'])) {
+        return Some(control_characters(location));
+    }
+    scan(location, value)
+}
+
+fn control_characters(location: &str) -> Finding {
+    Finding {
+        threat: Threat::ControlCharacters,
+        confidence: Confidence::High,
+        location: location.to_string(),
+        free_text: false,
+    }
+}
+
 /// Scans every string in a JSON value, skipping the fields named in `secret_fields` (at any depth). Strings under a
 /// field of [`FREE_TEXT_FIELDS`] are marked as free text. The finding returned is the first that counts toward the
 /// block, else the first: a harmless-looking free-text match cannot hide an attack in another field.
@@ -337,12 +356,17 @@ pub fn scan_json(value: &serde_json::Value, secret_fields: &[&str]) -> Option<Fi
     }
     fn walk(v: &serde_json::Value, path: &str, free_text: bool, secret: &[&str], first: &mut Option<Finding>) -> bool {
         match v {
+            // A line break is refused outside free text (no name, address or key has one); in free text the
+            // field's validation decides.
+            serde_json::Value::String(s) if !free_text && s.contains(['\r', '\n']) => {
+                note(Some(control_characters(path)), first)
+            }
             serde_json::Value::String(s) => note(scan(path, s).map(|f| Finding { free_text, ..f }), first),
             serde_json::Value::Array(items) => items.iter().any(|i| walk(i, path, free_text, secret, first)),
             serde_json::Value::Object(map) => map.iter().any(|(k, v)| {
                 let here = format!("{path}.{k}");
                 !secret.contains(&k.as_str())
-                    && (note(scan(&here, k), first)
+                    && (note(scan_url_part(&here, k), first)
                         || walk(v, &here, FREE_TEXT_FIELDS.contains(&k.as_str()), secret, first))
             }),
             _ => false,
@@ -429,6 +453,20 @@ mod tests {
     }
 
     #[test]
+    fn line_breaks_in_a_url_part_are_header_splitting() {
+        for value in ["probe\r\nSet-Cookie: a=1", "probe%0d%0aX-Injected: 1", "a%250Ab", "a\nb", "a%0Db"] {
+            let f = scan_url_part("query.type", value).unwrap_or_else(|| panic!("{value:?} passed"));
+            assert_eq!((f.threat, f.confidence), (Threat::ControlCharacters, Confidence::High), "{value:?}");
+        }
+        // In a body's free text the detector leaves line breaks to the field's validation; elsewhere they are refused.
+        assert!(scan_json(&serde_json::json!({"display_name": "two\nlines"}), &[]).is_none());
+        let f = scan_json(&serde_json::json!({"display_name": "Al", "username": "al\r\nX-Injected: 1"}), &[]).unwrap();
+        assert_eq!((f.threat, f.location.as_str()), (Threat::ControlCharacters, "body.username"));
+        assert!(scan_json(&serde_json::json!({"password": "a\nb"}), &["password"]).is_none());
+        assert!(scan_url_part("query.type", "authn_login_fail").is_none());
+    }
+
+    #[test]
     fn nul_and_control_characters_are_detected() {
         for p in ["alice\0", "ali\u{1b}[31mce", "%00", "a\u{7f}b", "x\u{85}y"] {
             assert_eq!(classify(p), Some(Threat::ControlCharacters), "{p:?}");
@@ -497,6 +535,7 @@ mod tests {
         let high_free = scan_json(&serde_json::json!({"display_name": "x' or 1=1 --"}), &[]).unwrap();
         assert!(high_free.counts_toward_block());
         let low_query = scan("query.q", "Select one from the list").unwrap();
+        assert_eq!(scan_url_part("query.q", "Select one from the list").map(|f| f.confidence), Some(Confidence::Low));
         assert!(!low_query.free_text && low_query.counts_toward_block());
         // A low-confidence display name does not hide an attack in another field.
         let both = serde_json::json!({"display_name": "Select one from the list", "username": "admin'--"});

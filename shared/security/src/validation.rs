@@ -191,17 +191,77 @@ pub const SECRET_FIELDS: &[&str] = &["password", "current_password", "new_passwo
 
 /// Parses and validates a JSON body into `T`; every problem becomes `validation_failed` without the value.
 pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let value: T = typed(&mut *de)?;
-    // Exactly one JSON value: what follows it would otherwise be ignored here but not by every reader.
-    de.end().map_err(|e| ApiError::ValidationFailed(vec![describe_json_error("", &e)]))?;
-    checked(value)
+    let value = parse_json_value(body)?;
+    parse_value(Some(&value))
 }
 
-/// A body as exactly one JSON value (trailing bytes refused), with the same field errors as [`parse_body`]: what
-/// the request gate scans for attacks, and then hands to the handler ([`parse_value`]).
+/// A body as exactly one JSON value (trailing bytes refused, a key twice in one object refused), with the same
+/// field errors as [`parse_body`]: what the request gate scans for attacks, and then hands to the handler
+/// ([`parse_value`]). A repeated key is refused rather than resolved, because readers disagree on which copy wins
+/// (a WAF may inspect the first while the handler would take the last).
 pub fn parse_json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::ValidationFailed(vec![describe_json_error("", &e)]))
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let Strict(value) = typed(&mut *de)?;
+    de.end().map_err(|e| ApiError::ValidationFailed(vec![describe_json_error("", &e)]))?;
+    Ok(value)
+}
+
+/// A JSON value that refuses an object with a key twice, at any depth.
+struct Strict(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            let Strict(v) = map.next_value()?;
+            object.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(object))
+    }
 }
 
 /// A request body type: deserialized from JSON, then validated.
@@ -213,6 +273,10 @@ impl<T: DeserializeOwned + Validate> BodyRequest for T {}
 /// same field errors as [`parse_body`].
 pub fn parse_value<T: BodyRequest>(value: Option<&serde_json::Value>) -> Result<T, ApiError> {
     match value {
+        // Request bodies are objects: serde would otherwise read `["alice", "secret"]` as the fields in order.
+        Some(value) if !value.is_object() => {
+            Err(ApiError::ValidationFailed(vec![FieldError::new("body", "must be a JSON object")]))
+        }
         Some(value) => checked(typed(value)?),
         None => parse_body(b""),
     }
@@ -243,6 +307,8 @@ fn describe_json_error(path: &str, e: &serde_json::Error) -> FieldError {
         Category::Data => {
             if let Some(name) = between_backticks(&msg, "unknown field") {
                 FieldError::new(name, "is not a known field")
+            } else if let Some(name) = between_backticks(&msg, "duplicate field") {
+                FieldError::new(name, "appears more than once")
             } else if let Some(name) = between_backticks(&msg, "missing field") {
                 FieldError::new(name, "is required")
             } else if msg.starts_with("invalid type") {
@@ -336,6 +402,20 @@ mod tests {
             assert!(parse_json_value(body.as_bytes()).is_err(), "{body}");
         }
         assert!(parse_body::<LoginRequest>(b"  {\"username\": \"a\", \"password\": \"b\"}\n ").is_ok());
+    }
+
+    #[test]
+    fn an_array_is_not_an_object_and_a_key_twice_is_refused() {
+        // serde reads a struct from a sequence in field order: `["alice", "secret"]` must not log alice in.
+        assert_eq!(
+            errors::<LoginRequest>(r#"["alice", "secret"]"#),
+            vec![FieldError::new("body", "must be a JSON object")]
+        );
+        let e = errors::<LoginRequest>(r#"{"username": "alice", "username": "bob", "password": "x"}"#);
+        assert_eq!(e, vec![FieldError::new("username", "appears more than once")]);
+        // At any depth, and through the gate's reading of the body too.
+        assert!(parse_json_value(br#"{"a": [{"b": 1, "b": 2}]}"#).is_err());
+        assert!(parse_json_value(br#"{"a": [{"b": 1}, {"b": 2}]}"#).is_ok());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! malicious-input scan of the path, the query and every non-secret body field.
 
 use cloudmind_security::ApiError;
-use cloudmind_security::threats::{Finding, scan, scan_json};
+use cloudmind_security::threats::{Finding, scan_json, scan_url_part};
 use cloudmind_security::validation::SECRET_FIELDS;
 use http::HeaderMap;
 use serde_json::Value;
@@ -44,8 +44,12 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
 pub(super) fn find_threat(params: &Params, query: &[(String, String)], body: Option<&Value>) -> Option<Finding> {
     params
         .iter()
-        .find_map(|(name, value)| scan(&format!("path.{name}"), value))
-        .or_else(|| query.iter().find_map(|(k, v)| scan("query", k).or_else(|| scan(&format!("query.{k}"), v))))
+        .find_map(|(name, value)| scan_url_part(&format!("path.{name}"), value))
+        .or_else(|| {
+            query
+                .iter()
+                .find_map(|(k, v)| scan_url_part("query", k).or_else(|| scan_url_part(&format!("query.{k}"), v)))
+        })
         .or_else(|| body.and_then(|v| scan_json(v, SECRET_FIELDS)))
 }
 
