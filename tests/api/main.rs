@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod breach;
 mod contract;
 mod errors;
 mod fixtures;

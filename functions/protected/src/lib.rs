@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use cloudmind_platform::breach::BreachCheck;
 use cloudmind_platform::function::Function;
 use cloudmind_platform::gate::{Call, Gate, Principal, Reply};
 use cloudmind_platform::routes::{Operation, Route};
@@ -15,7 +16,7 @@ use cloudmind_security::credentials::{CredentialCheck, Verdict};
 use cloudmind_security::events::EventKind;
 use cloudmind_security::hashing::PasswordHasher;
 use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
-use cloudmind_security::password::PasswordPolicy;
+use cloudmind_security::password::{PasswordPolicy, Violation};
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::users::{ProfileChange, UserStore};
@@ -30,6 +31,7 @@ pub struct Protected {
     lockouts: Arc<dyn LockoutStore>,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
+    breach: BreachCheck,
     lockout: LockoutPolicy,
     sessions: Arc<dyn SessionStore>,
     session_idle_ms: u64,
@@ -74,6 +76,7 @@ impl Function for Protected {
             lockouts: wiring.lockouts().await?,
             hasher: PasswordHasher::owasp(),
             policy: settings.password_policy.clone(),
+            breach: BreachCheck::new(settings.breached_password_api.as_deref()),
             lockout: settings.lockout,
             sessions: wiring.session_store().await?,
             session_idle_ms: settings.sessions.idle_ms,
@@ -116,11 +119,18 @@ async fn update_profile(state: &Protected, call: &Call<Principal>) -> Result<Rep
 async fn change_password(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
     let user = &call.caller.user;
     let req: ChangePasswordRequest = call.body()?;
-    let violations = state.policy.check(&req.new_password, &user.username);
+    let (now, audit) = (call.now, state.gate.audit());
+    let mut violations = state.policy.check(&req.new_password, &user.username);
+    let breach = state.breach.check(&req.new_password).await;
+    if let Some(cause) = breach.degraded {
+        audit.record(call.event(EventKind::DependencyDegraded).detail(cause)).await;
+    }
+    if breach.breached {
+        violations.push(Violation::BreachedPassword);
+    }
     if !violations.is_empty() {
         return Err(ApiError::WeakPassword(violations));
     }
-    let (now, audit) = (call.now, state.gate.audit());
     let check = CredentialCheck { lockouts: &state.lockouts, policy: &state.lockout, hasher: &state.hasher };
     let account = async { Ok(Some(((), user.password_hash.clone()))) };
     let current = Password::new(req.current_password).into_secret();

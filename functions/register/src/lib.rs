@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 
+use cloudmind_platform::breach::BreachCheck;
 use cloudmind_platform::function::Function;
 use cloudmind_platform::gate::{Anonymous, Call, Gate, Reply};
 use cloudmind_platform::routes::{Operation, Route};
 use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::events::EventKind;
 use cloudmind_security::hashing::PasswordHasher;
-use cloudmind_security::password::PasswordPolicy;
+use cloudmind_security::password::{PasswordPolicy, Violation};
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::users::{User, UserStore};
 use cloudmind_security::validation::{DisplayName, Email, Password, RegisterRequest, Username};
@@ -24,6 +25,7 @@ pub struct Register {
     users: Arc<dyn UserStore>,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
+    breach: BreachCheck,
     registration_enabled: bool,
 }
 
@@ -54,6 +56,7 @@ impl Function for Register {
             users: wiring.users().await?,
             hasher: PasswordHasher::owasp(),
             policy: settings.password_policy.clone(),
+            breach: BreachCheck::new(settings.breached_password_api.as_deref()),
             registration_enabled: settings.registration_enabled,
         })
     }
@@ -84,7 +87,14 @@ async fn register(state: &Register, call: Call) -> Result<Reply, ApiError> {
             return Err(ApiError::ValidationFailed(errors));
         }
     };
-    let violations = state.policy.check(&req.password, username.as_str());
+    let mut violations = state.policy.check(&req.password, username.as_str());
+    let breach = state.breach.check(&req.password).await;
+    if let Some(cause) = breach.degraded {
+        state.gate.audit().record(call.event(EventKind::DependencyDegraded).detail(cause)).await;
+    }
+    if breach.breached {
+        violations.push(Violation::BreachedPassword);
+    }
     if !violations.is_empty() {
         return Err(ApiError::WeakPassword(violations));
     }

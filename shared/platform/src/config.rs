@@ -100,6 +100,9 @@ pub struct Settings {
     pub blocks: BlockPolicy,
     pub allowed_origins: Vec<String>,
     pub registration_enabled: bool,
+    /// `BREACHED_PASSWORD_API`: the base URL of a k-anonymity range service (`<base>/range/ABCDE`); unset or empty,
+    /// the bundled list alone.
+    pub breached_password_api: Option<String>,
     pub slow_request_ms: u64,
     pub sessions: SessionPolicy,
 }
@@ -126,6 +129,7 @@ impl std::fmt::Debug for Settings {
             .field("blocks", &self.blocks)
             .field("allowed_origins", &self.allowed_origins)
             .field("registration_enabled", &self.registration_enabled)
+            .field("breached_password_api", &self.breached_password_api)
             .field("sessions", &self.sessions)
             .finish_non_exhaustive()
     }
@@ -241,6 +245,7 @@ impl Settings {
             blocks,
             allowed_origins: parse_origins(var("ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
             registration_enabled: flag(&var, "REGISTRATION_ENABLED", true)?,
+            breached_password_api: breach_api(var("BREACHED_PASSWORD_API"))?,
             slow_request_ms: number(&var, "SLOW_REQUEST_MS", 1_000)?,
             sessions: SessionPolicy {
                 idle_ms: session_timeout.saturating_mul(1_000),
@@ -336,6 +341,16 @@ fn flag(var: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some("0" | "false" | "no" | "off") => Ok(false),
         Some(v) => Err(ConfigError::Invalid { name, reason: format!("{v:?} is not true or false") }),
+    }
+}
+
+/// `BREACHED_PASSWORD_API`: an `http://` or `https://` base URL, or nothing (unset or empty).
+fn breach_api(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = raw.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()) else { return Ok(None) };
+    if (raw.starts_with("https://") || raw.starts_with("http://")) && raw.parse::<http::Uri>().is_ok() {
+        Ok(Some(raw))
+    } else {
+        Err(ConfigError::Invalid { name: "BREACHED_PASSWORD_API", reason: "must be an http(s) base URL".into() })
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod breach;
 pub mod config;
 pub mod function;
 pub mod gate;

@@ -19,6 +19,8 @@ pub enum Violation {
     MissingDigit,
     MissingSpecial,
     CommonPassword,
+    /// Found in a breach corpus (the range API, or the bundled list): checked by the functions, not the policy.
+    BreachedPassword,
     SequencePattern,
     ContainsUsername,
     RepeatedCharacters,
@@ -35,6 +37,7 @@ impl Violation {
             Self::MissingDigit => "missing_digit",
             Self::MissingSpecial => "missing_special",
             Self::CommonPassword => "common_password",
+            Self::BreachedPassword => "breached_password",
             Self::SequencePattern => "sequence_pattern",
             Self::ContainsUsername => "contains_username",
             Self::RepeatedCharacters => "repeated_characters",
@@ -137,6 +140,13 @@ fn is_special(c: char) -> bool {
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     include_str!("../data/common-passwords.txt").lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect()
 });
+
+/// Whether the password itself (ignoring case) is in the bundled breach corpus: the 20,000 most frequent passwords
+/// of leaked corpora in `data/common-passwords.txt`. Stricter than nothing and looser than [`is_common`], which also
+/// strips digits and symbols around the core: this is the breached-password check's fallback.
+pub fn in_bundled_breach_list(password: &str) -> bool {
+    COMMON.contains(password.to_lowercase().as_str())
+}
 
 /// Whether the password, ignoring case and any leading or trailing digits and symbols, is a common one.
 pub fn is_common(password: &str) -> bool {
