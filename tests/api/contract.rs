@@ -231,3 +231,17 @@ async fn the_docs_page_and_openapi_json_are_served_with_their_own_policy() {
         assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, media));
     }
 }
+
+#[test]
+fn openapi_lists_every_security_event_type() {
+    let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(root().join("openapi.yaml")).unwrap()).unwrap();
+    let listed: BTreeSet<String> = spec["components"]["schemas"]["SecurityEventType"]["enum"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let kinds: BTreeSet<String> =
+        cloudmind_security::events::EventKind::ALL.iter().map(|k| k.as_str().to_string()).collect();
+    assert_eq!(listed, kinds);
+}

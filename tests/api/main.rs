@@ -10,6 +10,7 @@ mod errors;
 mod fixtures;
 mod flows;
 mod limits;
+mod mfa;
 mod server;
 mod sessions;
 mod tokens;

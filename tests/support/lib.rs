@@ -102,6 +102,7 @@ fn settings(overrides: &[(&str, &str)]) -> Settings {
         ("CLOUDMIND_ADMIN_USERNAME", ADMIN_USERNAME),
         ("CLOUDMIND_ADMIN_PASSWORD", ADMIN_PASSWORD),
         ("ENVIRONMENT", "test"),
+        ("MFA_ENCRYPTION_KEY", "cloudmind-mfa-tests-0123456789-abcdefghijklmnop"),
         ("AUTH_RATE_LIMIT_PER_MINUTE", "1000"),
         ("AUTH_RATE_LIMIT_PER_HOUR", "10000"),
         ("AUTH_RATE_LIMIT_PER_DAY", "100000"),

@@ -9,6 +9,7 @@ use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::clock::rfc3339;
 use cloudmind_security::events::{EventKind, EventSink};
 use cloudmind_security::lockout::LockoutStore;
+use cloudmind_security::mfa::MfaStore;
 use cloudmind_security::ratelimit::{Policies, PolicyId, Subject};
 use cloudmind_security::validation::Username;
 use cloudmind_security::{ApiError, FieldError};
@@ -21,6 +22,7 @@ pub struct Admin {
     lockouts: Arc<dyn LockoutStore>,
     events: Arc<dyn EventSink>,
     policies: Policies,
+    mfa: Arc<dyn MfaStore>,
 }
 
 /// Its operations.
@@ -29,12 +31,13 @@ pub enum Op {
     GetRateLimitStats,
     ListSecurityEvents,
     UnlockUser,
+    ResetMfa,
     DeleteBlock,
 }
 
 impl Operation for Op {
     const ALL: &'static [Self] =
-        &[Self::GetRateLimitStats, Self::ListSecurityEvents, Self::UnlockUser, Self::DeleteBlock];
+        &[Self::GetRateLimitStats, Self::ListSecurityEvents, Self::UnlockUser, Self::ResetMfa, Self::DeleteBlock];
     fn route(self) -> Route {
         let api = PolicyId::Api;
         match self {
@@ -45,6 +48,7 @@ impl Operation for Op {
                 Route::new("GET", "/api/v1/admin/security-events", "listSecurityEvents", api, false)
             }
             Self::UnlockUser => Route::new("POST", "/api/v1/admin/users/{username}/unlock", "unlockUser", api, false),
+            Self::ResetMfa => Route::new("DELETE", "/api/v1/admin/users/{username}/mfa", "resetUserMfa", api, false),
             Self::DeleteBlock => Route::new("DELETE", "/api/v1/admin/blocks/{key}", "deleteBlock", api, false),
         }
     }
@@ -61,6 +65,7 @@ impl Function for Admin {
             lockouts: wiring.lockouts().await?,
             events: wiring.events().await?,
             policies: wiring.settings().rate_limits.clone(),
+            mfa: wiring.mfa().await?,
         })
     }
 
@@ -73,6 +78,7 @@ impl Function for Admin {
             Op::GetRateLimitStats => rate_limit_stats(self, &call).await,
             Op::ListSecurityEvents => security_events(self, &call).await,
             Op::UnlockUser => unlock(self, &call).await,
+            Op::ResetMfa => reset_mfa(self, &call).await,
             Op::DeleteBlock => delete_block(self, &call).await,
         }
     }
@@ -147,6 +153,18 @@ async fn unlock(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, Api
     let username = Username::lockout_key(raw);
     state.lockouts.clear(&username).await?;
     let event = call.event(EventKind::UserUnlocked).username(&username).detail(format!("by {admin}"));
+    state.gate.audit().record(event).await;
+    Ok(Reply::no_content())
+}
+
+/// `DELETE /api/v1/admin/users/{username}/mfa`: MFA off for a user who lost the authenticator and the recovery
+/// codes (after the admin has verified who is asking, out of band). 404 for a name that is no account.
+async fn reset_mfa(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, ApiError> {
+    let admin = &call.caller.0.user.username;
+    let username =
+        Username::parse(call.param("username").unwrap_or_default()).map_err(|e| ApiError::ValidationFailed(vec![e]))?;
+    state.mfa.disable(username.as_str()).await?;
+    let event = call.event(EventKind::MfaDisabled).username(username.as_str()).detail(format!("reset by {admin}"));
     state.gate.audit().record(event).await;
     Ok(Reply::no_content())
 }

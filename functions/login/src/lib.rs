@@ -17,17 +17,19 @@ use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::ApiError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::clock::seconds_until;
-use cloudmind_security::credentials::{CredentialCheck, Verdict};
+use cloudmind_security::credentials::{CredentialCheck, FactorVerdict, Verdict};
 use cloudmind_security::events::EventKind;
 use cloudmind_security::hashing::PasswordHasher;
 use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
+use cloudmind_security::mfa::{self, Challenge, MfaKeys, MfaStore};
+use cloudmind_security::problem::MfaToken;
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::sessions::{
     SessionRecord, SessionStore, new_refresh_token, new_session_id, refresh_hash, refresh_token_session, same_hash,
 };
 use cloudmind_security::tokens::TokenService;
 use cloudmind_security::users::{User, UserStore};
-use cloudmind_security::validation::{LoginRequest, Password, RefreshRequest, Username};
+use cloudmind_security::validation::{LoginRequest, MfaLoginRequest, Password, RefreshRequest, Username};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -45,6 +47,8 @@ pub struct Login {
     lockout: LockoutPolicy,
     sessions: Arc<dyn SessionStore>,
     session_policy: SessionPolicy,
+    mfa: Arc<dyn MfaStore>,
+    mfa_keys: MfaKeys,
 }
 
 /// Its operations.
@@ -52,14 +56,17 @@ pub struct Login {
 pub enum Op {
     Login,
     Refresh,
+    Mfa,
 }
 
 impl Operation for Op {
-    const ALL: &'static [Self] = &[Self::Login, Self::Refresh];
+    const ALL: &'static [Self] = &[Self::Login, Self::Refresh, Self::Mfa];
     fn route(self) -> Route {
         match self {
             Self::Login => Route::new("POST", "/api/v1/auth/login", "login", PolicyId::Login, true),
             Self::Refresh => Route::new("POST", "/api/v1/auth/refresh", "refresh", PolicyId::Api, true),
+            // The second step counts against the login limits: it is a guess at a credential.
+            Self::Mfa => Route::new("POST", "/api/v1/auth/mfa", "loginMfa", PolicyId::Login, true),
         }
     }
 }
@@ -85,6 +92,8 @@ impl Function for Login {
             lockout: wiring.settings().lockout,
             sessions: wiring.session_store().await?,
             session_policy: wiring.settings().sessions,
+            mfa: wiring.mfa().await?,
+            mfa_keys: wiring.mfa_keys().await?,
         })
     }
 
@@ -96,6 +105,7 @@ impl Function for Login {
         match op {
             Op::Login => login(self, call).await,
             Op::Refresh => refresh(self, call).await,
+            Op::Mfa => mfa_step(self, call).await,
         }
     }
 }
@@ -121,7 +131,8 @@ async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
         }))
     };
     let password = Password::new(req.password).into_secret();
-    let (user, needs_rehash) = match check.check(&key, account, password.clone(), now).await? {
+    // With MFA on, the right password does not complete the login: the failure count stays until the code.
+    let (user, needs_rehash) = match check.check_then(&key, account, password.clone(), now, |u| !u.mfa.enabled).await? {
         Verdict::Valid { account, needs_rehash } => (account, needs_rehash),
         Verdict::Locked { until } => {
             // No lookup on this path: a name that could not be a username (a password typed into the wrong
@@ -146,6 +157,52 @@ async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
     if needs_rehash {
         rehash(state, &user.username, password, now).await;
     }
+    if user.mfa.enabled {
+        let (token, id) = mfa::new_challenge_token();
+        let challenge = Challenge { username: user.username.clone(), expires_at: now + mfa::CHALLENGE_TTL_MS };
+        state.mfa.put_challenge(&id, &challenge).await?;
+        audit.record(call.event(EventKind::MfaRequired).username(&user.username)).await;
+        return Err(ApiError::MfaRequired { mfa_token: MfaToken(token), expires_in: mfa::CHALLENGE_TTL_MS / 1_000 });
+    }
+    complete(state, &call, &user, now).await
+}
+
+/// `POST /api/v1/auth/mfa`: the `mfa_token` of a login whose password was right, and a TOTP or recovery code.
+/// The token is spent by the attempt, right or wrong; a wrong code counts toward the username's lockout.
+async fn mfa_step(state: &Login, call: Call) -> Result<Reply, ApiError> {
+    let req: MfaLoginRequest = call.body()?;
+    let now = call.now;
+    let audit = state.gate.audit();
+    let unknown = ApiError::Unauthorized { token_presented: true };
+    let Some(challenge) = state.mfa.take_challenge(&mfa::challenge_id(&req.mfa_token), now).await? else {
+        return Err(unknown);
+    };
+    let Some(user) = state.users.get(&challenge.username).await?.filter(|u| !u.disabled && u.mfa.enabled) else {
+        return Err(unknown);
+    };
+    let check = CredentialCheck { lockouts: &state.lockouts, policy: &state.lockout, hasher: &state.hasher };
+    let verify = mfa::accept_code(state.mfa.as_ref(), &state.mfa_keys, &user, &req.code, now);
+    match check.check_factor(&user.username, verify, now).await? {
+        FactorVerdict::Valid => complete(state, &call, &user, now).await,
+        FactorVerdict::Locked { until } => {
+            audit.record(call.event(EventKind::LoginFail).username(&user.username).detail("account locked")).await;
+            Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) })
+        }
+        FactorVerdict::Invalid { locked_until } => {
+            audit.record(call.event(EventKind::LoginFail).username(&user.username).detail("invalid MFA code")).await;
+            if let Some(until) = locked_until {
+                let detail =
+                    format!("locked for {} s after {} failures", seconds_until(now, until), state.lockout.max_attempts);
+                audit.record(call.event(EventKind::LoginLock).username(&user.username).detail(detail)).await;
+            }
+            Err(ApiError::InvalidCredentials)
+        }
+    }
+}
+
+/// A login that passed every factor: a new session, its tokens, the success in the audit trail.
+async fn complete(state: &Login, call: &Call, user: &User, now: Millis) -> Result<Reply, ApiError> {
+    let audit = state.gate.audit();
     let sid = new_session_id();
     let refresh = new_refresh_token(&sid, &user.username)?;
     let session = SessionRecord {
@@ -164,7 +221,7 @@ async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
     let ends = session.ends_at(state.session_policy.idle_ms);
     state.sessions.create(&session, session.forget_at()).await?;
     audit.record(call.event(EventKind::LoginSuccess).username(&user.username)).await;
-    tokens(state, &user, &session.sid, &refresh.token, ends, now).await
+    tokens(state, user, &session.sid, &refresh.token, ends, now).await
 }
 
 /// The body of a login or a refresh: an access token of session `sid` and the refresh token that continues it.

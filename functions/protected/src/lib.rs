@@ -12,15 +12,18 @@ use cloudmind_platform::gate::{Call, Gate, Principal, Reply};
 use cloudmind_platform::routes::{Operation, Route};
 use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::clock::seconds_until;
-use cloudmind_security::credentials::{CredentialCheck, Verdict};
+use cloudmind_security::credentials::{CredentialCheck, FactorVerdict, Verdict};
 use cloudmind_security::events::EventKind;
 use cloudmind_security::hashing::PasswordHasher;
 use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
+use cloudmind_security::mfa::{self, MfaKeys, MfaStore};
 use cloudmind_security::password::{PasswordPolicy, Violation};
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::users::{ProfileChange, UserStore};
-use cloudmind_security::validation::{ChangePasswordRequest, DisplayName, Email, Password, UpdateProfileRequest};
+use cloudmind_security::validation::{
+    ChangePasswordRequest, DisplayName, Email, MfaCodeRequest, MfaDisableRequest, Password, UpdateProfileRequest,
+};
 use cloudmind_security::{ApiError, FieldError};
 
 /// The protected function: the caller's own profile.
@@ -35,6 +38,8 @@ pub struct Protected {
     lockout: LockoutPolicy,
     sessions: Arc<dyn SessionStore>,
     session_idle_ms: u64,
+    mfa: Arc<dyn MfaStore>,
+    mfa_keys: MfaKeys,
 }
 
 /// Its operations.
@@ -45,11 +50,22 @@ pub enum Op {
     ChangePassword,
     ListSessions,
     RevokeSession,
+    EnrolTotp,
+    ConfirmTotp,
+    DisableTotp,
 }
 
 impl Operation for Op {
-    const ALL: &'static [Self] =
-        &[Self::GetMe, Self::UpdateMe, Self::ChangePassword, Self::ListSessions, Self::RevokeSession];
+    const ALL: &'static [Self] = &[
+        Self::GetMe,
+        Self::UpdateMe,
+        Self::ChangePassword,
+        Self::ListSessions,
+        Self::RevokeSession,
+        Self::EnrolTotp,
+        Self::ConfirmTotp,
+        Self::DisableTotp,
+    ];
     fn route(self) -> Route {
         match self {
             Self::GetMe => Route::new("GET", "/api/v1/me", "getMe", PolicyId::Api, false),
@@ -59,6 +75,9 @@ impl Operation for Op {
             Self::RevokeSession => {
                 Route::new("DELETE", "/api/v1/me/sessions/{id}", "revokeSession", PolicyId::Api, false)
             }
+            Self::EnrolTotp => Route::new("POST", "/api/v1/me/mfa/totp", "enrolTotp", PolicyId::Api, false),
+            Self::ConfirmTotp => Route::new("POST", "/api/v1/me/mfa/totp/confirm", "confirmTotp", PolicyId::Api, true),
+            Self::DisableTotp => Route::new("DELETE", "/api/v1/me/mfa/totp", "disableTotp", PolicyId::Api, true),
         }
     }
 }
@@ -80,6 +99,8 @@ impl Function for Protected {
             lockout: settings.lockout,
             sessions: wiring.session_store().await?,
             session_idle_ms: settings.sessions.idle_ms,
+            mfa: wiring.mfa().await?,
+            mfa_keys: wiring.mfa_keys().await?,
         })
     }
 
@@ -94,6 +115,9 @@ impl Function for Protected {
             Op::ChangePassword => change_password(self, &call).await,
             Op::ListSessions => list_sessions(self, &call).await,
             Op::RevokeSession => revoke_session(self, &call).await,
+            Op::EnrolTotp => enrol_totp(self, &call).await,
+            Op::ConfirmTotp => confirm_totp(self, &call).await,
+            Op::DisableTotp => disable_totp(self, &call).await,
         }
     }
 }
@@ -195,5 +219,85 @@ async fn revoke_session(state: &Protected, call: &Call<Principal>) -> Result<Rep
     }
     let event = call.event(EventKind::SessionRevoked).username(&user.username).detail("revoked from the sessions list");
     state.gate.audit().record(event).await;
+    Ok(Reply::no_content())
+}
+
+/// `POST /api/v1/me/mfa/totp`: a new secret, pending until a code of it confirms it (replacing any pending one).
+async fn enrol_totp(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
+    let user = &call.caller.user;
+    if user.mfa.enabled {
+        return Err(ApiError::MfaAlreadyEnabled);
+    }
+    let secret = mfa::new_secret();
+    let sealed = state.mfa_keys.seal_secret(&user.username, &secret);
+    if !state.mfa.set_pending(&user.username, &sealed).await? {
+        return Err(ApiError::MfaAlreadyEnabled);
+    }
+    let base32 = mfa::base32(&secret);
+    Ok(Reply::json(
+        200,
+        serde_json::json!({"secret": base32, "otpauth_uri": mfa::otpauth_uri(&user.username, &base32)}),
+    ))
+}
+
+/// `POST /api/v1/me/mfa/totp/confirm`: the current code of the pending secret turns MFA on; the answer holds the
+/// recovery codes, shown this once.
+async fn confirm_totp(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
+    let user = &call.caller.user;
+    let req: MfaCodeRequest = call.body()?;
+    if user.mfa.enabled {
+        return Err(ApiError::MfaAlreadyEnabled);
+    }
+    let invalid = |message: &str| ApiError::ValidationFailed(vec![FieldError::new("code", message)]);
+    let Some(pending) = &user.mfa.pending else {
+        return Err(invalid("no enrolment is pending: POST /api/v1/me/mfa/totp first"));
+    };
+    let Some(step) = mfa::pending_step(&state.mfa_keys, user, &req.code, call.now)? else {
+        return Err(invalid("is not the current code of the pending secret"));
+    };
+    let codes = mfa::new_recovery_codes();
+    let hashes: Vec<String> = codes.iter().map(|c| state.mfa_keys.recovery_hash(c)).collect();
+    if !state.mfa.enable(&user.username, pending, &hashes, step).await? {
+        // Another request enrolled again or confirmed first.
+        return Err(invalid("the pending enrolment changed: enrol again"));
+    }
+    state.gate.audit().record(call.event(EventKind::MfaEnabled).username(&user.username)).await;
+    Ok(Reply::json(200, serde_json::json!({"recovery_codes": codes})))
+}
+
+/// `DELETE /api/v1/me/mfa/totp`: the password and a code (TOTP or recovery) turn MFA off; either wrong is 401 and
+/// counts toward the lockout.
+async fn disable_totp(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
+    let user = &call.caller.user;
+    let req: MfaDisableRequest = call.body()?;
+    let (now, audit) = (call.now, state.gate.audit());
+    let check = CredentialCheck { lockouts: &state.lockouts, policy: &state.lockout, hasher: &state.hasher };
+    let account = async { Ok(Some(((), user.password_hash.clone()))) };
+    let refused = |detail: &'static str| call.event(EventKind::LoginFail).username(&user.username).detail(detail);
+    match check.check_then(&user.username, account, Password::new(req.password).into_secret(), now, |_| false).await? {
+        Verdict::Valid { .. } => {}
+        Verdict::Locked { until } => {
+            audit.record(refused("account locked")).await;
+            return Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) });
+        }
+        Verdict::Invalid { .. } => {
+            audit.record(refused("wrong password turning MFA off")).await;
+            return Err(ApiError::InvalidCredentials);
+        }
+    }
+    let verify = mfa::accept_code(state.mfa.as_ref(), &state.mfa_keys, user, &req.code, now);
+    match check.check_factor(&user.username, verify, now).await? {
+        FactorVerdict::Valid => {}
+        FactorVerdict::Locked { until } => {
+            audit.record(refused("account locked")).await;
+            return Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) });
+        }
+        FactorVerdict::Invalid { .. } => {
+            audit.record(refused("wrong MFA code turning MFA off")).await;
+            return Err(ApiError::InvalidCredentials);
+        }
+    }
+    state.mfa.disable(&user.username).await?;
+    audit.record(call.event(EventKind::MfaDisabled).username(&user.username).detail("by the user")).await;
     Ok(Reply::no_content())
 }

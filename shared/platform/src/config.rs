@@ -85,6 +85,15 @@ pub struct KeyConfig {
     pub production: bool,
 }
 
+/// Where the MFA encryption key comes from (`MFA_ENCRYPTION_KEY`, or the Secrets Manager secret
+/// `MFA_ENCRYPTION_KEY_ARN`); a secret never prints.
+#[derive(Clone)]
+pub struct MfaKeyConfig {
+    pub key: Option<SecretString>,
+    pub secret_arn: Option<String>,
+    pub production: bool,
+}
+
 /// Every setting a function reads (the CLI's own ones are read by the CLI).
 #[derive(Clone)]
 pub struct Settings {
@@ -94,6 +103,7 @@ pub struct Settings {
     pub token: TokenSettings,
     /// The signing-key settings, checked only by the functions that sign or verify ([`Settings::signing_keys`]).
     pub key_config: KeyConfig,
+    pub mfa_key: MfaKeyConfig,
     pub password_policy: PasswordPolicy,
     pub lockout: LockoutPolicy,
     pub rate_limits: Policies,
@@ -172,6 +182,16 @@ impl Settings {
             production,
         };
 
+        let mfa_key = MfaKeyConfig {
+            key: get("MFA_ENCRYPTION_KEY").filter(|k| !k.is_empty()).map(SecretString::from),
+            secret_arn: var("MFA_ENCRYPTION_KEY_ARN"),
+            production,
+        };
+        if let Some(key) = &mfa_key.key {
+            check_key(key.expose_secret())
+                .map_err(|e| ConfigError::Invalid { name: "MFA_ENCRYPTION_KEY", reason: e.to_string() })?;
+        }
+
         let algorithm_name = var("ALGORITHM").unwrap_or_else(|| "HS256".into());
         let algorithm = parse_algorithm(&algorithm_name).ok_or_else(|| ConfigError::Invalid {
             name: "ALGORITHM",
@@ -239,6 +259,7 @@ impl Settings {
                 ttl_seconds: access_minutes.saturating_mul(60).min(session_timeout),
             },
             key_config,
+            mfa_key,
             password_policy,
             lockout,
             rate_limits,

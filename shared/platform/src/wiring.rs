@@ -12,10 +12,12 @@ use std::time::Duration;
 
 use cloudmind_security::events::EventSink;
 use cloudmind_security::lockout::LockoutStore;
+use cloudmind_security::mfa::{MfaKeys, MfaStore};
 use cloudmind_security::ratelimit::Limiter;
 use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::tokens::{KeyProvider, TokenDenylist, TokenService};
 use cloudmind_security::users::{SessionLookup, UserStore};
+use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
 use crate::audit::Audit;
@@ -28,7 +30,8 @@ use crate::config::{ConfigError, KeySource, Settings};
 use crate::function::{Function, access};
 use crate::gate::{Authenticator, Gate};
 use crate::memory::{
-    MemoryDenylist, MemoryEvents, MemoryLimiter, MemoryLockouts, MemorySessionStore, MemorySessions, MemoryUsers,
+    MemoryDenylist, MemoryEvents, MemoryLimiter, MemoryLockouts, MemoryMfa, MemorySessionStore, MemorySessions,
+    MemoryUsers,
 };
 use crate::routes::Access;
 
@@ -73,6 +76,7 @@ enum Stores {
         lockouts: Arc<MemoryLockouts>,
         events: Arc<MemoryEvents>,
         records: Arc<MemorySessionStore>,
+        mfa: Arc<MemoryMfa>,
     },
 }
 
@@ -105,6 +109,8 @@ pub struct Wiring {
     events: OnceCell<Arc<dyn EventSink>>,
     limiter: OnceCell<Arc<dyn Limiter>>,
     keys: OnceCell<(Arc<dyn KeyProvider>, KeySource)>,
+    mfa: OnceCell<Arc<dyn MfaStore>>,
+    mfa_keys: OnceCell<MfaKeys>,
     used: Arc<Mutex<BTreeSet<Port>>>,
 }
 
@@ -135,6 +141,8 @@ impl Wiring {
             events: OnceCell::new(),
             limiter: OnceCell::new(),
             keys: OnceCell::new(),
+            mfa: OnceCell::new(),
+            mfa_keys: OnceCell::new(),
             used: Arc::default(),
         }
     }
@@ -171,8 +179,10 @@ impl Wiring {
                     if self.lambda {
                         return Err(WiringError::Required("USERS_TABLE and SECURITY_TABLE"));
                     }
+                    let users: Arc<MemoryUsers> = Arc::default();
                     return Ok(Stores::Memory {
-                        users: Arc::default(),
+                        mfa: Arc::new(MemoryMfa::new(users.clone())),
+                        users,
                         denylist: Arc::default(),
                         lockouts: Arc::default(),
                         events: Arc::default(),
@@ -321,6 +331,48 @@ impl Wiring {
             Ok((Arc::new(keys) as Arc<dyn KeyProvider>, source))
         });
         Ok(port.await?.clone())
+    }
+
+    /// MFA state (on the users) and login challenges.
+    pub async fn mfa(&self) -> Result<Arc<dyn MfaStore>, WiringError> {
+        self.store_port(Port::Users, &self.mfa, |stores| -> Arc<dyn MfaStore> {
+            match stores {
+                Stores::Dynamo(s) => s.clone(),
+                Stores::Memory { mfa, .. } => mfa.clone(),
+            }
+        })
+        .await
+    }
+
+    /// The key that seals MFA secrets: `MFA_ENCRYPTION_KEY`, or the Secrets Manager secret `MFA_ENCRYPTION_KEY_ARN`
+    /// (its string, or its `key` member); outside production and Lambda, a random one that dies with the process.
+    pub async fn mfa_keys(&self) -> Result<MfaKeys, WiringError> {
+        let config = &self.settings.mfa_key;
+        if config.secret_arn.is_some() {
+            self.mark(Port::Keys);
+        }
+        let keys = self.mfa_keys.get_or_try_init(|| async {
+            if let Some(key) = &config.key {
+                return Ok(MfaKeys::derive(key));
+            }
+            if let Some(arn) = &config.secret_arn {
+                let infra = &self.settings.infrastructure;
+                let client = aws::secrets_client(self.sdk().await, infra.secrets_endpoint.as_deref());
+                let material = aws::secrets::fetch_string(&client, arn)
+                    .await
+                    .map_err(|e| WiringError::Backend { port: Port::Keys, source: e.into() })?;
+                return Ok(MfaKeys::derive(&material));
+            }
+            if config.production || self.lambda {
+                return Err(WiringError::Required("MFA_ENCRYPTION_KEY or MFA_ENCRYPTION_KEY_ARN"));
+            }
+            tracing::warn!(
+                event = "ephemeral_mfa_key",
+                detail = "MFA_ENCRYPTION_KEY is not set: MFA secrets are sealed with a random key that dies with this process"
+            );
+            Ok(MfaKeys::derive(&SecretString::from(cloudmind_security::ids::random_hex(32))))
+        });
+        Ok(keys.await?.clone())
     }
 
     /// Issues and verifies tokens with [`Wiring::keys`].

@@ -82,6 +82,19 @@ impl CredentialCheck<'_> {
         password: SecretString,
         now: Millis,
     ) -> Result<Verdict<T>, CheckError> {
+        self.check_then(key, account, password, now, |_| true).await
+    }
+
+    /// As [`CredentialCheck::check`], but a right password clears the failure count only when `completes` says the
+    /// login is complete with it; otherwise (MFA to come) the count stays and only the slot is given back.
+    pub async fn check_then<T>(
+        &self,
+        key: &str,
+        account: impl Future<Output = Result<Option<(T, String)>, StoreError>>,
+        password: SecretString,
+        now: Millis,
+        completes: impl FnOnce(&T) -> bool,
+    ) -> Result<Verdict<T>, CheckError> {
         let permit = self.hasher.reserve()?;
         if let Acquire::Locked { until } = self.lockouts.acquire(key, self.policy, now).await? {
             return Ok(Verdict::Locked { until });
@@ -94,7 +107,11 @@ impl CredentialCheck<'_> {
         let account_exists = account.is_some();
         match (permit.verify(password, hash).await, account) {
             (Verification::Valid { needs_rehash }, Some(account)) => {
-                self.lockouts.clear(key).await?;
+                if completes(&account) {
+                    self.lockouts.clear(key).await?;
+                } else {
+                    self.lockouts.release(key, now).await?;
+                }
                 slot.decided = true;
                 Ok(Verdict::Valid { account, needs_rehash })
             }
@@ -103,6 +120,39 @@ impl CredentialCheck<'_> {
                 slot.decided = true;
                 Ok(Verdict::Invalid { locked_until, account_exists })
             }
+        }
+    }
+}
+
+/// What a second-factor check decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorVerdict {
+    Valid,
+    Locked { until: Millis },
+    Invalid { locked_until: Option<Millis> },
+}
+
+impl CredentialCheck<'_> {
+    /// Checks a second factor (an MFA code) under the same lockout as the password: a slot first (423 when none is
+    /// left), then `verify`; a success clears the failure count, a failure counts.
+    pub async fn check_factor(
+        &self,
+        key: &str,
+        verify: impl Future<Output = Result<bool, StoreError>>,
+        now: Millis,
+    ) -> Result<FactorVerdict, CheckError> {
+        if let Acquire::Locked { until } = self.lockouts.acquire(key, self.policy, now).await? {
+            return Ok(FactorVerdict::Locked { until });
+        }
+        let mut slot = HeldSlot { lockouts: self.lockouts.clone(), key: key.to_string(), now, decided: false };
+        if verify.await? {
+            self.lockouts.clear(key).await?;
+            slot.decided = true;
+            Ok(FactorVerdict::Valid)
+        } else {
+            let locked_until = self.lockouts.record_failure(key, self.policy, now).await?;
+            slot.decided = true;
+            Ok(FactorVerdict::Invalid { locked_until })
         }
     }
 }

@@ -35,6 +35,9 @@ macro_rules! event_kinds {
                         | EventKind::LoginSuccess
                         | EventKind::TokenRevoked
                         | EventKind::SessionRevoked
+                        | EventKind::MfaEnabled
+                        | EventKind::MfaDisabled
+                        | EventKind::MfaRequired
                         | EventKind::PasswordChange
                         | EventKind::ClientUnblocked
                         | EventKind::UserUnlocked
@@ -69,6 +72,9 @@ event_kinds! {
     DependencyDegraded => "sys_dependency_degraded",
     TokenReuse => "authn_token_reuse",
     SessionRevoked => "authn_session_revoked",
+    MfaEnabled => "authn_mfa_enabled",
+    MfaDisabled => "authn_mfa_disabled",
+    MfaRequired => "authn_mfa_required",
 }
 
 /// One security event.
@@ -155,7 +161,7 @@ mod tests {
         for kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
         }
-        assert_eq!(EventKind::ALL.len(), 20);
+        assert_eq!(EventKind::ALL.len(), 23);
         assert_eq!(EventKind::parse("nope"), None);
     }
 

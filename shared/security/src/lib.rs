@@ -14,6 +14,7 @@ pub mod hashing;
 pub mod headers;
 pub mod ids;
 pub mod lockout;
+pub mod mfa;
 pub mod password;
 pub mod problem;
 pub mod ratelimit;

@@ -44,6 +44,12 @@ pub enum ApiError {
         allow: Vec<&'static str>,
     },
     UsernameTaken,
+    /// The password was right and the account has MFA on: the second step's token (never printed).
+    MfaRequired {
+        mfa_token: MfaToken,
+        expires_in: u64,
+    },
+    MfaAlreadyEnabled,
     PayloadTooLarge {
         limit: usize,
     },
@@ -61,6 +67,25 @@ pub enum ApiError {
         retry_after: u64,
     },
     Internal,
+}
+
+/// An `mfa_token` on its way to the client: its `Debug` never shows it.
+#[derive(Clone)]
+pub struct MfaToken(pub secrecy::SecretString);
+
+impl PartialEq for MfaToken {
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret as _;
+        self.0.expose_secret() == other.0.expose_secret()
+    }
+}
+
+impl Eq for MfaToken {}
+
+impl std::fmt::Debug for MfaToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaToken([redacted])")
+    }
 }
 
 /// A rendered problem: status, extra headers and the JSON body (without `request_id`, added by the gate).
@@ -87,7 +112,8 @@ impl ApiError {
         match self {
             Self::ValidationFailed(_) | Self::MaliciousInput => 400,
             Self::Unauthorized { .. } | Self::TokenExpired | Self::TokenRevoked | Self::InvalidCredentials => 401,
-            Self::Forbidden | Self::IpBlocked { .. } | Self::RegistrationDisabled => 403,
+            Self::Forbidden | Self::IpBlocked { .. } | Self::RegistrationDisabled | Self::MfaRequired { .. } => 403,
+            Self::MfaAlreadyEnabled => 409,
             Self::NotFound => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::UsernameTaken => 409,
@@ -116,6 +142,8 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::UsernameTaken => "username_taken",
+            Self::MfaRequired { .. } => "mfa_required",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::WeakPassword(_) => "weak_password",
@@ -140,6 +168,8 @@ impl ApiError {
             Self::NotFound => "Not found",
             Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::UsernameTaken => "Username taken",
+            Self::MfaRequired { .. } => "MFA required",
+            Self::MfaAlreadyEnabled => "MFA already enabled",
             Self::PayloadTooLarge { .. } => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::WeakPassword(_) => "The password is too weak",
@@ -166,6 +196,10 @@ impl ApiError {
             Self::NotFound => "No such resource.".into(),
             Self::MethodNotAllowed { allow } => format!("Allowed methods: {}.", allow.join(", ")),
             Self::UsernameTaken => "That username is already registered.".into(),
+            Self::MfaRequired { .. } => {
+                "The password is right; send a code from the authenticator app (or a recovery code) with mfa_token to POST /api/v1/auth/mfa.".into()
+            }
+            Self::MfaAlreadyEnabled => "MFA is already on for this account.".into(),
             Self::PayloadTooLarge { limit } => format!("The body is larger than {limit} bytes."),
             Self::UnsupportedMediaType => "Send the body as application/json.".into(),
             Self::WeakPassword(_) => "The password breaks the password policy.".into(),
@@ -206,6 +240,11 @@ impl ApiError {
             | Self::RateLimited { retry_after }
             | Self::Busy { retry_after } => headers.push(("retry-after", retry_after.to_string())),
             Self::MethodNotAllowed { allow } => headers.push(("allow", allow.join(", "))),
+            Self::MfaRequired { mfa_token, expires_in } => {
+                use secrecy::ExposeSecret as _;
+                body["mfa_token"] = json!(mfa_token.0.expose_secret());
+                body["expires_in"] = json!(expires_in);
+            }
             _ => {}
         }
         Problem { status: self.status(), headers, body }

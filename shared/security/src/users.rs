@@ -29,6 +29,9 @@ pub struct User {
     /// Bumped by every revoke-all; tokens carry the value they were issued under.
     pub token_generation: u64,
     pub disabled: bool,
+    /// MFA (TOTP) state: sealed secrets, the last step used, recovery-code hashes.
+    #[serde(default)]
+    pub mfa: crate::mfa::MfaState,
 }
 
 impl User {
@@ -52,6 +55,7 @@ impl User {
             tokens_valid_after: None,
             token_generation: 0,
             disabled: false,
+            mfa: crate::mfa::MfaState::default(),
         }
     }
 
@@ -72,6 +76,7 @@ impl User {
             "display_name": self.display_name,
             "roles": self.roles,
             "created_at": rfc3339(self.created_at),
+            "mfa_enabled": self.mfa.enabled,
         })
     }
 
@@ -92,6 +97,7 @@ impl User {
             tokens_valid_after: None,
             token_generation: 0,
             disabled: false,
+            mfa: crate::mfa::MfaState::default(),
         }
     }
 }

@@ -153,6 +153,34 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// `POST /api/v1/auth/mfa`: the second step of a login.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct MfaLoginRequest {
+    #[validate(length(min = 1, max = 512, message = "must be 1 to 512 characters"))]
+    pub mfa_token: String,
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    pub code: String,
+}
+
+/// `POST /api/v1/me/mfa/totp/confirm`.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct MfaCodeRequest {
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    pub code: String,
+}
+
+/// `DELETE /api/v1/me/mfa/totp`.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct MfaDisableRequest {
+    #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
+    pub password: String,
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    pub code: String,
+}
+
 /// `PATCH /api/v1/me`.
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -187,7 +215,8 @@ pub struct ChangePasswordRequest {
 }
 
 /// The JSON fields that hold secrets: never scanned, never echoed, never logged.
-pub const SECRET_FIELDS: &[&str] = &["password", "current_password", "new_password", "refresh_token"];
+pub const SECRET_FIELDS: &[&str] =
+    &["password", "current_password", "new_password", "refresh_token", "mfa_token", "code"];
 
 /// Parses and validates a JSON body into `T`; every problem becomes `validation_failed` without the value.
 pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {

@@ -28,6 +28,24 @@ pub enum SecretError {
     ShortKey { stage: &'static str },
 }
 
+/// The current value of a secret that is not a signing key (the MFA encryption key): its `key` member or the
+/// whole string, at least 32 bytes.
+pub async fn fetch_string(client: &Client, arn: &str) -> Result<secrecy::SecretString, SecretError> {
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await
+        .map_err(|e| SecretError::Fetch { stage: "AWSCURRENT", source: e.into() })?;
+    let bytes = key_bytes(out.secret_string().unwrap_or_default());
+    if bytes.len() < 32 {
+        return Err(SecretError::ShortKey { stage: "AWSCURRENT" });
+    }
+    let text = String::from_utf8(bytes).map_err(|_| SecretError::ShortKey { stage: "AWSCURRENT" })?;
+    Ok(secrecy::SecretString::from(text))
+}
+
 struct Cache {
     keys: StaticKeys,
     fetched: Instant,

@@ -5,12 +5,14 @@
 mod events;
 mod limiter;
 mod lockout;
+mod mfa;
 mod sessions;
 mod users;
 
 pub use events::MemoryEvents;
 pub use limiter::MemoryLimiter;
 pub use lockout::MemoryLockouts;
+pub use mfa::MemoryMfa;
 pub use sessions::MemorySessionStore;
 pub use users::{MemoryDenylist, MemorySessions, MemoryUsers};
 

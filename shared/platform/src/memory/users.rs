@@ -33,6 +33,22 @@ impl MemoryUsers {
         Self { users: Mutex::new(HashMap::new()), cap: cap.max(1) }
     }
 
+    /// Changes a user's MFA state if `condition` holds, atomically; `Ok(false)` when it does not or the user is gone.
+    pub(super) fn modify_if(
+        &self,
+        username: &str,
+        condition: impl FnOnce(&cloudmind_security::mfa::MfaState) -> bool,
+        change: impl FnOnce(&mut cloudmind_security::mfa::MfaState),
+    ) -> Result<bool, StoreError> {
+        let mut users = lock(&self.users);
+        let Some(user) = users.get_mut(username) else { return Ok(false) };
+        if !condition(&user.mfa) {
+            return Ok(false);
+        }
+        change(&mut user.mfa);
+        Ok(true)
+    }
+
     fn modify(&self, username: &str, f: impl FnOnce(&mut User)) -> Result<User, StoreError> {
         let mut users = lock(&self.users);
         let user = users.get_mut(username).ok_or(StoreError::NotFound)?;

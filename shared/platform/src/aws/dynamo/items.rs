@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
+use cloudmind_security::mfa::MfaState;
 use cloudmind_security::users::{ROLE_ADMIN, ROLE_USER, User};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -66,6 +67,18 @@ pub(super) fn user_item(u: &User) -> Item {
     if let Some(t) = u.tokens_valid_after {
         item.insert("tokens_valid_after".into(), n(t));
     }
+    if u.mfa != MfaState::default() {
+        item.insert("mfa_enabled".into(), AttributeValue::Bool(u.mfa.enabled));
+        item.insert("mfa_last_step".into(), n(u.mfa.last_step));
+        for (name, value) in [("mfa_secret", &u.mfa.secret), ("mfa_pending", &u.mfa.pending)] {
+            if let Some(v) = value {
+                item.insert(name.into(), s(v));
+            }
+        }
+        if !u.mfa.recovery.is_empty() {
+            item.insert("mfa_recovery".into(), AttributeValue::Ss(u.mfa.recovery.clone()));
+        }
+    }
     item
 }
 
@@ -89,6 +102,13 @@ pub(super) fn parse_user(item: &Item) -> Result<User, StoreError> {
         tokens_valid_after: get_n(item, "tokens_valid_after"),
         token_generation: get_n(item, "token_generation").unwrap_or_default(),
         disabled: item.get("disabled").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        mfa: MfaState {
+            enabled: item.get("mfa_enabled").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+            secret: get_s(item, "mfa_secret"),
+            pending: get_s(item, "mfa_pending"),
+            last_step: get_n(item, "mfa_last_step").unwrap_or_default(),
+            recovery: item.get("mfa_recovery").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default(),
+        },
     })
 }
 
@@ -117,6 +137,13 @@ mod tests {
         let mut u = User::example("alice");
         u.roles = vec!["admin".into(), "user".into()];
         u.tokens_valid_after = Some(42);
+        u.mfa = MfaState {
+            enabled: true,
+            secret: Some("c2VhbGVk".into()),
+            pending: None,
+            last_step: 7,
+            recovery: vec!["a".into(), "b".into()],
+        };
         let back = parse_user(&user_item(&u)).unwrap();
         assert_eq!(back.roles, vec!["user", "admin"]);
         assert_eq!(back.tokens_valid_after, Some(42));

@@ -9,6 +9,7 @@
 mod events;
 mod items;
 mod lockouts;
+mod mfa;
 mod sessions;
 mod tokens;
 mod users;
