@@ -6,6 +6,7 @@
 mod admin;
 mod breach;
 mod contract;
+mod devices;
 mod errors;
 mod fixtures;
 mod flows;

@@ -43,6 +43,47 @@ async fn expired_denylist_and_lockout_items_are_ignored_before_dynamodb_deletes_
     assert_eq!(b.lockouts.acquire("eve", &policy, now).await.unwrap(), Acquire::Granted);
 }
 
+/// MFA challenges and trusted devices past their time are refused before DynamoDB's TTL deletes them, and the
+/// conditional updates let exactly one of many parallel requests use a time step or a recovery code.
+#[tokio::test]
+async fn mfa_and_device_items_expire_on_read_and_their_updates_are_atomic_in_dynamodb() {
+    use cloudmind_security::devices::DeviceRecord;
+    use cloudmind_security::mfa::Challenge;
+    required_env("DYNAMODB_ENDPOINT");
+    let app = TestApp::spawn().await;
+    let b = &app.backends;
+    assert_eq!(b.store, "dynamodb");
+    let now = now_ms();
+    let old = Challenge { username: "amy".into(), expires_at: now - 1, remember_device: false };
+    b.mfa.put_challenge("old", &old).await.unwrap();
+    assert_eq!(b.mfa.take_challenge("old", now).await.unwrap(), None);
+    let live = Challenge { username: "amy".into(), expires_at: now + 60_000, remember_device: true };
+    b.mfa.put_challenge("live", &live).await.unwrap();
+    let takes = futures_util::future::join_all((0..10).map(|_| b.mfa.take_challenge("live", now))).await;
+    assert_eq!(takes.iter().filter(|t| matches!(t, Ok(Some(c)) if *c == live)).count(), 1, "{takes:?}");
+
+    let expired = DeviceRecord { username: "amy".into(), issued_at: now - 10_000, expires_at: now - 1, failures: 0 };
+    b.devices.put("expired", &expired).await.unwrap();
+    assert_eq!(b.devices.get("expired", "amy", now).await.unwrap(), None);
+    let device =
+        DeviceRecord { username: "amy".into(), issued_at: now - 10_000, expires_at: now + 60_000, failures: 0 };
+    b.devices.put("dev", &device).await.unwrap();
+    let counts = futures_util::future::join_all((0..10).map(|_| b.devices.record_failure("dev"))).await;
+    let mut counts: Vec<u32> = counts.into_iter().map(Result::unwrap).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=10).collect::<Vec<u32>>(), "every failure counted once");
+
+    app.registered("amy").await;
+    assert!(b.mfa.set_pending("amy", "sealed").await.unwrap());
+    assert!(b.mfa.enable("amy", "sealed", &["r1".into(), "r2".into()], 5).await.unwrap());
+    let claims = futures_util::future::join_all((0..10).map(|_| b.mfa.claim_step("amy", 6))).await;
+    assert_eq!(claims.iter().filter(|c| matches!(c, Ok(true))).count(), 1, "{claims:?}");
+    let spends = futures_util::future::join_all((0..10).map(|_| b.mfa.spend_recovery("amy", "r1"))).await;
+    assert_eq!(spends.iter().filter(|c| matches!(c, Ok(true))).count(), 1, "{spends:?}");
+    let user = b.users.get("amy").await.unwrap().unwrap();
+    assert_eq!((user.mfa.last_step, user.mfa.recovery.clone()), (6, vec!["r2".to_string()]));
+}
+
 #[tokio::test]
 async fn lockout_slots_are_atomic_in_dynamodb() {
     required_env("DYNAMODB_ENDPOINT");

@@ -41,6 +41,8 @@ pub struct Ports {
     pub lockouts: Arc<dyn LockoutStore>,
     pub limiter: Arc<dyn Limiter>,
     pub events: Arc<dyn EventSink>,
+    pub mfa: Arc<dyn cloudmind_security::mfa::MfaStore>,
+    pub devices: Arc<dyn cloudmind_security::devices::DeviceStore>,
 }
 
 /// A local server on a free port with fresh in-memory stores.
@@ -163,6 +165,8 @@ impl TestApp {
             lockouts: wiring.lockouts().await.unwrap(),
             limiter: wiring.limiter().await.unwrap(),
             events: wiring.events().await.unwrap(),
+            mfa: wiring.mfa().await.unwrap(),
+            devices: wiring.devices().await.unwrap(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -18,8 +18,9 @@ use cloudmind_security::ApiError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::clock::seconds_until;
 use cloudmind_security::credentials::{CredentialCheck, FactorVerdict, Verdict};
+use cloudmind_security::devices::{self, DeviceRecord, DeviceStore};
 use cloudmind_security::events::EventKind;
-use cloudmind_security::hashing::PasswordHasher;
+use cloudmind_security::hashing::{PasswordHasher, Verification};
 use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
 use cloudmind_security::mfa::{self, Challenge, MfaKeys, MfaStore};
 use cloudmind_security::problem::MfaToken;
@@ -30,7 +31,7 @@ use cloudmind_security::sessions::{
 use cloudmind_security::tokens::TokenService;
 use cloudmind_security::users::{User, UserStore};
 use cloudmind_security::validation::{LoginRequest, MfaLoginRequest, Password, RefreshRequest, Username};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::json;
 
 /// What the log and the audit trail show for a login name that is not an existing account.
@@ -49,6 +50,8 @@ pub struct Login {
     session_policy: SessionPolicy,
     mfa: Arc<dyn MfaStore>,
     mfa_keys: MfaKeys,
+    devices: Arc<dyn DeviceStore>,
+    device_token_ms: u64,
 }
 
 /// Its operations.
@@ -94,6 +97,8 @@ impl Function for Login {
             session_policy: wiring.settings().sessions,
             mfa: wiring.mfa().await?,
             mfa_keys: wiring.mfa_keys().await?,
+            devices: wiring.devices().await?,
+            device_token_ms: wiring.settings().device_token_ms,
         })
     }
 
@@ -122,6 +127,14 @@ async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
     let key = Username::lockout_key(&req.username);
     let now = call.now;
     let audit = state.gate.audit();
+    // A trusted device of this username is judged by its own failure count, not the username's lockout.
+    if let Some(token) = &req.device_token {
+        let id = devices::device_id(token);
+        if state.devices.get(&id, &key, now).await?.is_some() {
+            return device_login(state, &call, &key, &id, req.password, now).await;
+        }
+    }
+    let remember = req.remember_device;
     let check = CredentialCheck { lockouts: &state.lockouts, policy: &state.lockout, hasher: &state.hasher };
     let account = async {
         let user = state.users.get(&key).await?.filter(|u| !u.disabled);
@@ -157,14 +170,67 @@ async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
     if needs_rehash {
         rehash(state, &user.username, password, now).await;
     }
+    second_factor_or_complete(state, &call, &user, remember, now).await
+}
+
+/// After a right password: the MFA step when the account has MFA on (`remember` rides on its token), else the
+/// completed login.
+async fn second_factor_or_complete(
+    state: &Login,
+    call: &Call,
+    user: &User,
+    remember: bool,
+    now: Millis,
+) -> Result<Reply, ApiError> {
     if user.mfa.enabled {
         let (token, id) = mfa::new_challenge_token();
-        let challenge = Challenge { username: user.username.clone(), expires_at: now + mfa::CHALLENGE_TTL_MS };
+        let challenge = Challenge {
+            username: user.username.clone(),
+            expires_at: now + mfa::CHALLENGE_TTL_MS,
+            remember_device: remember,
+        };
         state.mfa.put_challenge(&id, &challenge).await?;
-        audit.record(call.event(EventKind::MfaRequired).username(&user.username)).await;
+        state.gate.audit().record(call.event(EventKind::MfaRequired).username(&user.username)).await;
         return Err(ApiError::MfaRequired { mfa_token: MfaToken(token), expires_in: mfa::CHALLENGE_TTL_MS / 1_000 });
     }
-    complete(state, &call, &user, now).await
+    complete(state, call, user, remember, now).await
+}
+
+/// A login under a trusted device token: the password is checked without the username's lockout (which neither
+/// refuses nor counts it); a failure counts against the device, and `MAX_LOGIN_ATTEMPTS` of them revoke it.
+async fn device_login(
+    state: &Login,
+    call: &Call,
+    key: &str,
+    device: &str,
+    password: String,
+    now: Millis,
+) -> Result<Reply, ApiError> {
+    let audit = state.gate.audit();
+    let permit = state.hasher.reserve()?;
+    let user = state.users.get(key).await?.filter(|u| !u.disabled);
+    let password = Password::new(password).into_secret();
+    let verification = permit.verify(password.clone(), user.as_ref().map(|u| u.password_hash.clone())).await;
+    match (verification, user) {
+        (Verification::Valid { needs_rehash }, Some(user)) => {
+            state.devices.clear_failures(device).await?;
+            if needs_rehash {
+                rehash(state, &user.username, password, now).await;
+            }
+            second_factor_or_complete(state, call, &user, false, now).await
+        }
+        (_, user) => {
+            let shown = if user.is_some() { key } else { UNKNOWN_USERNAME };
+            let failures = state.devices.record_failure(device).await?;
+            let mut detail = "invalid credentials (trusted device)".to_string();
+            if failures >= state.lockout.max_attempts {
+                state.devices.revoke(device).await?;
+                detail = format!("invalid credentials; the trusted device is revoked after {failures} failures");
+            }
+            audit.record(call.event(EventKind::LoginFail).username(shown).detail(detail)).await;
+            Err(ApiError::InvalidCredentials)
+        }
+    }
 }
 
 /// `POST /api/v1/auth/mfa`: the `mfa_token` of a login whose password was right, and a TOTP or recovery code.
@@ -183,7 +249,7 @@ async fn mfa_step(state: &Login, call: Call) -> Result<Reply, ApiError> {
     let check = CredentialCheck { lockouts: &state.lockouts, policy: &state.lockout, hasher: &state.hasher };
     let verify = mfa::accept_code(state.mfa.as_ref(), &state.mfa_keys, &user, &req.code, now);
     match check.check_factor(&user.username, verify, now).await? {
-        FactorVerdict::Valid => complete(state, &call, &user, now).await,
+        FactorVerdict::Valid => complete(state, &call, &user, challenge.remember_device, now).await,
         FactorVerdict::Locked { until } => {
             audit.record(call.event(EventKind::LoginFail).username(&user.username).detail("account locked")).await;
             Err(ApiError::AccountLocked { retry_after: seconds_until(now, until).max(1) })
@@ -200,8 +266,9 @@ async fn mfa_step(state: &Login, call: Call) -> Result<Reply, ApiError> {
     }
 }
 
-/// A login that passed every factor: a new session, its tokens, the success in the audit trail.
-async fn complete(state: &Login, call: &Call, user: &User, now: Millis) -> Result<Reply, ApiError> {
+/// A login that passed every factor: a new session, its tokens (and a device token when asked), the success in
+/// the audit trail.
+async fn complete(state: &Login, call: &Call, user: &User, remember: bool, now: Millis) -> Result<Reply, ApiError> {
     let audit = state.gate.audit();
     let sid = new_session_id();
     let refresh = new_refresh_token(&sid, &user.username)?;
@@ -221,7 +288,25 @@ async fn complete(state: &Login, call: &Call, user: &User, now: Millis) -> Resul
     let ends = session.ends_at(state.session_policy.idle_ms);
     state.sessions.create(&session, session.forget_at()).await?;
     audit.record(call.event(EventKind::LoginSuccess).username(&user.username)).await;
-    tokens(state, user, &session.sid, &refresh.token, ends, now).await
+    let device = if remember {
+        let (token, id) = devices::new_device_token();
+        let record = DeviceRecord {
+            username: user.username.clone(),
+            issued_at: now,
+            expires_at: now.saturating_add(state.device_token_ms),
+            failures: 0,
+        };
+        state.devices.put(&id, &record).await?;
+        audit.record(call.event(EventKind::DeviceTrusted).username(&user.username)).await;
+        Some(token)
+    } else {
+        None
+    };
+    let mut reply = tokens(state, user, &session.sid, &refresh.token, ends, now).await?;
+    if let Some(token) = device {
+        reply = reply.with_json_field("device_token", token.expose_secret());
+    }
+    Ok(reply)
 }
 
 /// The body of a login or a refresh: an access token of session `sid` and the refresh token that continues it.

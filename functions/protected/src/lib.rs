@@ -13,6 +13,7 @@ use cloudmind_platform::routes::{Operation, Route};
 use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::clock::seconds_until;
 use cloudmind_security::credentials::{CredentialCheck, FactorVerdict, Verdict};
+use cloudmind_security::devices::DeviceStore;
 use cloudmind_security::events::EventKind;
 use cloudmind_security::hashing::PasswordHasher;
 use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
@@ -40,6 +41,8 @@ pub struct Protected {
     session_idle_ms: u64,
     mfa: Arc<dyn MfaStore>,
     mfa_keys: MfaKeys,
+    devices: Arc<dyn DeviceStore>,
+    device_token_ms: u64,
 }
 
 /// Its operations.
@@ -53,6 +56,7 @@ pub enum Op {
     EnrolTotp,
     ConfirmTotp,
     DisableTotp,
+    RevokeDevices,
 }
 
 impl Operation for Op {
@@ -65,6 +69,7 @@ impl Operation for Op {
         Self::EnrolTotp,
         Self::ConfirmTotp,
         Self::DisableTotp,
+        Self::RevokeDevices,
     ];
     fn route(self) -> Route {
         match self {
@@ -78,6 +83,7 @@ impl Operation for Op {
             Self::EnrolTotp => Route::new("POST", "/api/v1/me/mfa/totp", "enrolTotp", PolicyId::Api, false),
             Self::ConfirmTotp => Route::new("POST", "/api/v1/me/mfa/totp/confirm", "confirmTotp", PolicyId::Api, true),
             Self::DisableTotp => Route::new("DELETE", "/api/v1/me/mfa/totp", "disableTotp", PolicyId::Api, true),
+            Self::RevokeDevices => Route::new("DELETE", "/api/v1/me/devices", "revokeDevices", PolicyId::Api, false),
         }
     }
 }
@@ -101,6 +107,8 @@ impl Function for Protected {
             session_idle_ms: settings.sessions.idle_ms,
             mfa: wiring.mfa().await?,
             mfa_keys: wiring.mfa_keys().await?,
+            devices: wiring.devices().await?,
+            device_token_ms: settings.device_token_ms,
         })
     }
 
@@ -118,6 +126,7 @@ impl Function for Protected {
             Op::EnrolTotp => enrol_totp(self, &call).await,
             Op::ConfirmTotp => confirm_totp(self, &call).await,
             Op::DisableTotp => disable_totp(self, &call).await,
+            Op::RevokeDevices => revoke_devices(self, &call).await,
         }
     }
 }
@@ -177,10 +186,11 @@ async fn change_password(state: &Protected, call: &Call<Principal>) -> Result<Re
     }
     let hash = state.hasher.hash_async(Password::new(req.new_password).into_secret()).await?;
     state.users.set_password_hash(&user.username, &hash, true, now).await?;
+    state.devices.revoke_all(&user.username, now, state.device_token_ms).await?;
     let event = call
         .event(EventKind::PasswordChange)
         .username(&user.username)
-        .detail("all earlier tokens and sessions revoked");
+        .detail("all earlier tokens, sessions and trusted devices revoked");
     audit.record(event).await;
     Ok(Reply::no_content())
 }
@@ -299,5 +309,13 @@ async fn disable_totp(state: &Protected, call: &Call<Principal>) -> Result<Reply
     }
     state.mfa.disable(&user.username).await?;
     audit.record(call.event(EventKind::MfaDisabled).username(&user.username).detail("by the user")).await;
+    Ok(Reply::no_content())
+}
+
+/// `DELETE /api/v1/me/devices`: every trusted device of the caller is ordinary again.
+async fn revoke_devices(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
+    let user = &call.caller.user;
+    state.devices.revoke_all(&user.username, call.now, state.device_token_ms).await?;
+    state.gate.audit().record(call.event(EventKind::DevicesRevoked).username(&user.username)).await;
     Ok(Reply::no_content())
 }

@@ -113,6 +113,8 @@ pub struct Settings {
     /// `BREACHED_PASSWORD_API`: the base URL of a k-anonymity range service (`<base>/range/ABCDE`); unset or empty,
     /// the bundled list alone.
     pub breached_password_api: Option<String>,
+    /// `DEVICE_TOKEN_DAYS` (30): how long a trusted device's token lives, in milliseconds.
+    pub device_token_ms: u64,
     pub slow_request_ms: u64,
     pub sessions: SessionPolicy,
 }
@@ -267,6 +269,7 @@ impl Settings {
             allowed_origins: parse_origins(var("ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
             registration_enabled: flag(&var, "REGISTRATION_ENABLED", true)?,
             breached_password_api: breach_api(var("BREACHED_PASSWORD_API"))?,
+            device_token_ms: number(&var, "DEVICE_TOKEN_DAYS", 30u64)?.saturating_mul(86_400_000),
             slow_request_ms: number(&var, "SLOW_REQUEST_MS", 1_000)?,
             sessions: SessionPolicy {
                 idle_ms: session_timeout.saturating_mul(1_000),

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use cloudmind_security::devices::DeviceStore;
 use cloudmind_security::events::EventSink;
 use cloudmind_security::lockout::LockoutStore;
 use cloudmind_security::mfa::{MfaKeys, MfaStore};
@@ -30,8 +31,8 @@ use crate::config::{ConfigError, KeySource, Settings};
 use crate::function::{Function, access};
 use crate::gate::{Authenticator, Gate};
 use crate::memory::{
-    MemoryDenylist, MemoryEvents, MemoryLimiter, MemoryLockouts, MemoryMfa, MemorySessionStore, MemorySessions,
-    MemoryUsers,
+    MemoryDenylist, MemoryDevices, MemoryEvents, MemoryLimiter, MemoryLockouts, MemoryMfa, MemorySessionStore,
+    MemorySessions, MemoryUsers,
 };
 use crate::routes::Access;
 
@@ -77,6 +78,7 @@ enum Stores {
         events: Arc<MemoryEvents>,
         records: Arc<MemorySessionStore>,
         mfa: Arc<MemoryMfa>,
+        devices: Arc<MemoryDevices>,
     },
 }
 
@@ -110,6 +112,7 @@ pub struct Wiring {
     limiter: OnceCell<Arc<dyn Limiter>>,
     keys: OnceCell<(Arc<dyn KeyProvider>, KeySource)>,
     mfa: OnceCell<Arc<dyn MfaStore>>,
+    devices: OnceCell<Arc<dyn DeviceStore>>,
     mfa_keys: OnceCell<MfaKeys>,
     used: Arc<Mutex<BTreeSet<Port>>>,
 }
@@ -142,6 +145,7 @@ impl Wiring {
             limiter: OnceCell::new(),
             keys: OnceCell::new(),
             mfa: OnceCell::new(),
+            devices: OnceCell::new(),
             mfa_keys: OnceCell::new(),
             used: Arc::default(),
         }
@@ -182,6 +186,7 @@ impl Wiring {
                     let users: Arc<MemoryUsers> = Arc::default();
                     return Ok(Stores::Memory {
                         mfa: Arc::new(MemoryMfa::new(users.clone())),
+                        devices: Arc::default(),
                         users,
                         denylist: Arc::default(),
                         lockouts: Arc::default(),
@@ -339,6 +344,17 @@ impl Wiring {
             match stores {
                 Stores::Dynamo(s) => s.clone(),
                 Stores::Memory { mfa, .. } => mfa.clone(),
+            }
+        })
+        .await
+    }
+
+    /// Trusted devices (the security table).
+    pub async fn devices(&self) -> Result<Arc<dyn DeviceStore>, WiringError> {
+        self.store_port(Port::SessionRecords, &self.devices, |stores| -> Arc<dyn DeviceStore> {
+            match stores {
+                Stores::Dynamo(s) => s.clone(),
+                Stores::Memory { devices, .. } => devices.clone(),
             }
         })
         .await

@@ -38,6 +38,8 @@ macro_rules! event_kinds {
                         | EventKind::MfaEnabled
                         | EventKind::MfaDisabled
                         | EventKind::MfaRequired
+                        | EventKind::DeviceTrusted
+                        | EventKind::DevicesRevoked
                         | EventKind::PasswordChange
                         | EventKind::ClientUnblocked
                         | EventKind::UserUnlocked
@@ -75,6 +77,8 @@ event_kinds! {
     MfaEnabled => "authn_mfa_enabled",
     MfaDisabled => "authn_mfa_disabled",
     MfaRequired => "authn_mfa_required",
+    DeviceTrusted => "authn_device_trusted",
+    DevicesRevoked => "authn_devices_revoked",
 }
 
 /// One security event.
@@ -161,7 +165,7 @@ mod tests {
         for kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
         }
-        assert_eq!(EventKind::ALL.len(), 23);
+        assert_eq!(EventKind::ALL.len(), 25);
         assert_eq!(EventKind::parse("nope"), None);
     }
 

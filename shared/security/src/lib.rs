@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod credentials;
+pub mod devices;
 pub mod events;
 pub mod hashing;
 pub mod headers;

@@ -49,6 +49,8 @@ pub struct MfaState {
 pub struct Challenge {
     pub username: String,
     pub expires_at: Millis,
+    /// The login asked `remember_device`: the second step's success issues a device token.
+    pub remember_device: bool,
 }
 
 /// Where MFA state and login challenges live (the users table and the security table, or memory). Every change is

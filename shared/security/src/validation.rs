@@ -151,6 +151,13 @@ pub struct LoginRequest {
     pub username: String,
     #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
     pub password: String,
+    /// Ask for a `device_token` with the tokens.
+    #[serde(default)]
+    pub remember_device: bool,
+    /// A device token from an earlier login of this username.
+    #[validate(length(min = 1, max = 512, message = "must be 1 to 512 characters"))]
+    #[serde(default, deserialize_with = "present")]
+    pub device_token: Option<String>,
 }
 
 /// `POST /api/v1/auth/mfa`: the second step of a login.
@@ -216,7 +223,7 @@ pub struct ChangePasswordRequest {
 
 /// The JSON fields that hold secrets: never scanned, never echoed, never logged.
 pub const SECRET_FIELDS: &[&str] =
-    &["password", "current_password", "new_password", "refresh_token", "mfa_token", "code"];
+    &["password", "current_password", "new_password", "refresh_token", "mfa_token", "code", "device_token"];
 
 /// Parses and validates a JSON body into `T`; every problem becomes `validation_failed` without the value.
 pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {

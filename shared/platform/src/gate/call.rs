@@ -135,4 +135,12 @@ impl Reply {
         self.headers.push((name, value.into()));
         self
     }
+
+    /// The same answer with one more member in its JSON object body (nothing changes for another body).
+    pub fn with_json_field(mut self, name: &str, value: impl Into<Value>) -> Self {
+        if let Some(Value::Object(map)) = &mut self.body {
+            map.insert(name.to_string(), value.into());
+        }
+        self
+    }
 }

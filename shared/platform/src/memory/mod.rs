@@ -2,6 +2,7 @@
 //! tests. They are real implementations: TTLs expire on time, every operation is atomic under one lock, and each
 //! map is bounded (expired entries are evicted first; a flood of unique keys cannot exhaust memory).
 
+mod devices;
 mod events;
 mod limiter;
 mod lockout;
@@ -9,6 +10,7 @@ mod mfa;
 mod sessions;
 mod users;
 
+pub use devices::MemoryDevices;
 pub use events::MemoryEvents;
 pub use limiter::MemoryLimiter;
 pub use lockout::MemoryLockouts;

@@ -121,6 +121,7 @@ impl MfaStore for DynamoStore {
         let mut item = challenge_key(id);
         item.insert("username".into(), s(&challenge.username));
         item.insert("expires_ms".into(), n(challenge.expires_at));
+        item.insert("remember_device".into(), AttributeValue::Bool(challenge.remember_device));
         item.insert("expires_at".into(), n(ttl_seconds(challenge.expires_at)));
         self.put_security(item).await
     }
@@ -143,7 +144,12 @@ impl MfaStore for DynamoStore {
         // TTL deletion lags: an expired item may still be there, and is refused here.
         Ok(item.and_then(|item| {
             let expires_at = get_n(&item, "expires_ms")?;
-            (expires_at > now).then(|| Challenge { username: get_s(&item, "username").unwrap_or_default(), expires_at })
+            let remember_device = item.get("remember_device").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+            (expires_at > now).then(|| Challenge {
+                username: get_s(&item, "username").unwrap_or_default(),
+                expires_at,
+                remember_device,
+            })
         }))
     }
 }

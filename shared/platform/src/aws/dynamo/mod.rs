@@ -6,6 +6,7 @@
 //! treated as absent (DynamoDB deletes expired items lazily, within days). Lockout slots and failures are single
 //! conditional `UpdateItem`s; a protected request's session lookup is one `BatchGetItem` over both tables.
 
+mod devices;
 mod events;
 mod items;
 mod lockouts;
