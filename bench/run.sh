@@ -30,6 +30,8 @@ CLI=target/debug/cloudmind
 start_services "$WORK"
 export USERS_TABLE=bench-users SECURITY_TABLE=bench-security ENVIRONMENT=bench RUST_LOG=warn
 export JWT_SECRET_KEY="cloudmind-bench-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+# In Lambda mode the functions that seal MFA secrets need their key (Secrets Manager in the stack).
+export MFA_ENCRYPTION_KEY="cloudmind-bench-mfa-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
 export AUTH_RATE_LIMIT_PER_MINUTE=100000000 AUTH_RATE_LIMIT_PER_HOUR=100000000 AUTH_RATE_LIMIT_PER_DAY=100000000
 export RATE_LIMIT_PER_MINUTE=100000000 RATE_LIMIT_PER_HOUR=100000000 HEALTH_RATE_LIMIT_PER_MINUTE=100000000
 $CLI create-tables >/dev/null

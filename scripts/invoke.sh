@@ -21,6 +21,8 @@ WATCH_PORT=$(free_port)
 
 export USERS_TABLE=cloudmind-users SECURITY_TABLE=cloudmind-security
 export JWT_SECRET_KEY="cloudmind-invoke-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+# In Lambda mode the functions that seal MFA secrets need their key (Secrets Manager in the stack).
+export MFA_ENCRYPTION_KEY="cloudmind-invoke-mfa-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
 export ENVIRONMENT=development RUST_LOG=warn
 # The fixtures log in more than five times a minute from one address (203.0.113.10).
 export AUTH_RATE_LIMIT_PER_MINUTE=1000 AUTH_RATE_LIMIT_PER_HOUR=1000 AUTH_RATE_LIMIT_PER_DAY=1000
