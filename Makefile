@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt build release bench fuzz soak probe sam-tools sam-validate sam-build invoke clean
+.PHONY: help run test lint fmt build release bench fuzz soak probe sam-local sam-tools sam-validate sam-build invoke clean
 
 SAM_VENV := .tmp/sam-venv
 SAM := $(SAM_VENV)/bin/sam
@@ -41,6 +41,9 @@ soak: ## Ten minutes of mixed traffic on redis-server and moto: no 5xx, every re
 probe: ## cloudmind probe against the local server and weakened ones it must catch (scripts/probe.sh; in make test)
 	$(CARGO) build --locked -q -p cloudmind
 	./scripts/probe.sh memory
+
+sam-local: sam-tools ## sam local invoke of every events/ fixture and sam local start-api + the smoke test, in containers on a locally built base image (scripts/sam_local.sh)
+	./scripts/sam_local.sh
 
 sam-tools: ## Install aws-sam-cli, cfn-lint, cargo-lambda and zig into .tmp/sam-venv (PyPI)
 	@test -x $(SAM) || { python3 -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli cfn-lint cargo-lambda ziglang; }

@@ -45,6 +45,8 @@ field() { python3 -c 'import json,sys; r=json.load(sys.stdin); b=json.loads(r.ge
 
 # The accounts the fixtures assume: alice (registered by the first fixture) and an admin token.
 alice_token=""
+alice_password=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["password"])' \
+  events/login-success.json)
 python3 - "$ADMIN_PASSWORD" events/login-success.json >"$WORK/login-admin.json" <<'PY'
 import json, sys
 event = json.load(open(sys.argv[2]))
@@ -67,8 +69,22 @@ while IFS=$'\t' read -r file function status code _; do
   verdict=ok
   if [ "$got_status" != "$status" ] || [ "$got_code" != "$code" ]; then verdict=DIFFERS; failures=$((failures + 1)); fi
   printf '%-32s %-10s %s %-24s %s\n' "$file" "$function" "$got_status" "${got_code:--}" "$verdict"
-  if [ "$file" = register-success ] || [ "$file" = logout-success ]; then
-    alice_token=$(invoke login events/login-success.json | field 'b["access_token"]')
+  # A fixture that ends alice's token (logout, a password change) or creates her: log her in again.
+  case $file in
+    protected-change-password)
+      alice_password=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["new_password"])' \
+        "events/$file.json") ;;
+  esac
+  if [ "$file" = register-success ] || [ "$file" = logout-success ] || [ "$file" = protected-change-password ]; then
+    python3 - "$alice_password" events/login-success.json >"$WORK/login-alice.json" <<'PY'
+import json, sys
+event = json.load(open(sys.argv[2]))
+body = json.loads(event["body"])
+body["password"] = sys.argv[1]
+event["body"] = json.dumps(body)
+json.dump(event, sys.stdout)
+PY
+    alice_token=$(invoke login "$WORK/login-alice.json" | field 'b["access_token"]')
   fi
 done <events/expected.tsv
 [ "$failures" = 0 ] || die "$failures fixture(s) answered differently (see $WORK/watch.log)"

@@ -5,7 +5,7 @@
   GET  /_cloudmind/requests        {"requests": N, "by_target": {...}}: API calls served so far
   POST /_cloudmind/requests/reset  sets the counts to zero
 
-Usage: moto_server.py PORT
+Usage: moto_server.py PORT [ADDRESS ...]   (listens on each address, 127.0.0.1 by default)
 """
 import json
 import sys
@@ -44,4 +44,5 @@ if __name__ == "__main__":
     application = counting(DomainDispatcherApplication(create_backend_app))
     # One worker thread: moto checks a write's condition and applies it without a lock, so concurrent
     # conditional writes could both pass; DynamoDB applies each atomically, and one thread makes moto do the same.
-    serve(application, host="127.0.0.1", port=port, threads=1, _quiet=True)
+    hosts = sys.argv[2:] or ["127.0.0.1"]
+    serve(application, listen=" ".join(f"{host}:{port}" for host in hosts), threads=1, _quiet=True)

@@ -2,6 +2,8 @@
 # (PyPI, into .tmp/venv) if missing, starts both on free ports, waits until they answer, and stops them on exit.
 # After `start_services`: REDIS_PORT, MOTO_PORT, and REDIS_URL, DYNAMODB_ENDPOINT, SECRETS_MANAGER_ENDPOINT and
 # placeholder AWS credentials exported. A service that does not start ends the script with an error.
+# SERVICES_BIND (e.g. the Docker bridge's gateway address, for functions in containers) adds an address both
+# services also listen on; the exported URLs stay on 127.0.0.1.
 
 SERVICES_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_VENV="$SERVICES_ROOT/.tmp/venv"
@@ -37,11 +39,16 @@ start_services() { # start_services WORKDIR
   install_services
   trap stop_services EXIT INT TERM
   REDIS_PORT=$(free_port)
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+  # With SERVICES_BIND, clients come from containers, not loopback: Redis's protected mode (no password) would
+  # refuse them; the bind list still keeps it off every other interface.
+  local protected=yes
+  [ -n "${SERVICES_BIND:-}" ] && protected=no
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 ${SERVICES_BIND:-} --protected-mode "$protected" --save '' --appendonly no --dir "$work" \
     --logfile "$work/redis.log" &
   SERVICES_PIDS+=($!)
   MOTO_PORT=$(free_port)
-  "$SERVICES_VENV/bin/python" "$SERVICES_ROOT/scripts/moto_server.py" "$MOTO_PORT" >"$work/moto.log" 2>&1 &
+  "$SERVICES_VENV/bin/python" "$SERVICES_ROOT/scripts/moto_server.py" "$MOTO_PORT" 127.0.0.1 ${SERVICES_BIND:-} \
+    >"$work/moto.log" 2>&1 &
   SERVICES_PIDS+=($!)
   for _ in $(seq 1 100); do
     redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break

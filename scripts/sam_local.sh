@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# `make sam-local`: the template's functions run by SAM's own emulation, in containers, on this machine with no
+# image registry. Builds the functions for the host (debug profile, the same binaries make test uses), the local
+# base image (scripts/lambda_base_image.sh: the host's libraries FROM scratch; SAM adds the Runtime Interface
+# Emulator from its PyPI package), and a copy of template.yaml whose functions point at those binaries
+# (`Architecture=x86_64`); starts redis-server and moto where containers reach them (the Docker bridge's gateway);
+# then
+#   1. `sam local invoke <Function> -e events/<fixture>.json --env-vars <env file>` for every fixture of
+#      events/expected.tsv, checking each answer's status and problem code;
+#   2. `sam local start-api` and infra/smoke_test.sh against it (the template's routes and events through SAM's
+#      API Gateway emulation).
+# The env file is events/env.local.json with this run's addresses. Stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK="$ROOT/.tmp/sam-local"
+SAM="${SAM:-$ROOT/.tmp/sam-venv/bin/sam}"
+IMAGE=cloudmind/lambda-base:local
+BINARIES=(register login logout protected admin health)
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+rm -rf "$WORK"
+mkdir -p "$WORK/fn"
+
+[ -x "$SAM" ] || die "$SAM is missing: run 'make sam-tools'"
+docker info >/dev/null 2>&1 || die "no Docker engine answers: start dockerd (sam local runs functions in containers)"
+[ "$(uname -m)" = x86_64 ] || die "this target builds host binaries for an x86_64 template; on $(uname -m) use Architecture=arm64"
+
+started=$(date +%s)
+packages=()
+for b in "${BINARIES[@]}"; do packages+=(-p "cloudmind-$b"); done
+cargo build --locked -q -p cloudmind "${packages[@]}"
+for b in "${BINARIES[@]}"; do
+  mkdir -p "$WORK/fn/$b"
+  ln -f "target/debug/$b" "$WORK/fn/$b/bootstrap" 2>/dev/null || cp "target/debug/$b" "$WORK/fn/$b/bootstrap"
+done
+./scripts/lambda_base_image.sh "${BINARIES[@]/#/target/debug/}"
+
+# The template with each function's CodeUri at its binary (the build metadata is for `sam build`).
+python3 - "$WORK" template.yaml >"$WORK/template.yaml" <<'PY'
+import re, sys
+work, binary, out = sys.argv[1], None, []
+for line in open(sys.argv[2]):
+    m = re.match(r"\s+Binary: (\S+)", line)
+    if m:
+        binary = m.group(1)
+    if line.strip() == "CodeUri: ." and binary:
+        line = line.replace("CodeUri: .", f"CodeUri: {work}/fn/{binary}")
+        binary = None
+    out.append(line)
+sys.stdout.write("".join(out))
+PY
+
+# The bridge's gateway: the address of the host that containers on Docker's default network reach.
+GATEWAY=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)
+if [ -z "$GATEWAY" ] && command -v ip >/dev/null; then
+  GATEWAY=$(ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1)
+fi
+[ -n "$GATEWAY" ] || die "could not find the Docker bridge's gateway address"
+export SERVICES_BIND=$GATEWAY
+# shellcheck source=scripts/services.sh
+. scripts/services.sh
+start_services "$WORK"
+API_PID=
+cleanup() { [ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null; stop_services; }
+trap cleanup EXIT INT TERM
+python3 - "$GATEWAY" "$REDIS_PORT" "$MOTO_PORT" events/env.local.json >"$WORK/env.json" <<'PY'
+import json, sys
+gateway, redis_port, moto_port, path = sys.argv[1:]
+env = json.load(open(path))
+p = env["Parameters"]
+p["REDIS_URL"] = f"redis://{gateway}:{redis_port}"
+p["DYNAMODB_ENDPOINT"] = p["SECRETS_MANAGER_ENDPOINT"] = f"http://{gateway}:{moto_port}"
+json.dump(env, sys.stdout, indent=2)
+PY
+export USERS_TABLE=cloudmind-users SECURITY_TABLE=cloudmind-security
+target/debug/cloudmind create-tables >/dev/null
+ADMIN_PASSWORD='Sam-Local-Admin-Pass-42!'
+printf '%s\n' "$ADMIN_PASSWORD" | JWT_SECRET_KEY=unused-here-0123456789abcdefghijklmnop target/debug/cloudmind create-admin --username root >/dev/null
+
+SAM_ARGS=(--template "$WORK/template.yaml" --env-vars "$WORK/env.json" --invoke-image "$IMAGE" --skip-pull-image
+  --parameter-overrides Architecture=x86_64 --region us-east-1)
+echo "setup: $(( $(date +%s) - started )) s"
+
+# 1. sam local invoke, fixture by fixture.
+logical() { # the template's logical id of a binary
+  case $1 in register) echo RegisterFunction ;; login) echo LoginFunction ;; logout) echo LogoutFunction ;;
+    protected) echo ProtectedFunction ;; admin) echo AdminFunction ;; health) echo HealthFunction ;; esac
+}
+invoke() { # invoke BINARY EVENT_FILE -> the response JSON
+  "$SAM" local invoke "$(logical "$1")" -e "$2" "${SAM_ARGS[@]}" 2>>"$WORK/invoke.log" </dev/null | tail -n 1
+}
+field() { python3 -c 'import json,sys; r=json.load(sys.stdin); b=json.loads(r.get("body") or "null"); print(eval(sys.argv[1]))' "$1"; }
+python3 - "$ADMIN_PASSWORD" events/login-success.json >"$WORK/login-admin.json" <<'PY'
+import json, sys
+event = json.load(open(sys.argv[2]))
+event["body"] = json.dumps({"username": "root", "password": sys.argv[1]})
+json.dump(event, sys.stdout)
+PY
+invoke_started=$(date +%s)
+admin_token=$(invoke login "$WORK/login-admin.json" | field 'b["access_token"]') \
+  || die "the admin could not log in through sam local invoke (see $WORK/invoke.log)"
+alice_token=""
+alice_password=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["password"])' \
+  events/login-success.json)
+failures=0 count=0
+while IFS=$'\t' read -r file function status code _; do
+  [[ $file == \#* || -z $file ]] && continue
+  [ "$code" = - ] && code=""
+  token=$alice_token
+  [[ $file == admin-* ]] && token=$admin_token
+  sed "s/REPLACE_WITH_ACCESS_TOKEN/$token/" "events/$file.json" >"$WORK/$file.json"
+  response=$(invoke "$function" "$WORK/$file.json")
+  got_status=$(printf '%s' "$response" | field 'r["statusCode"]' 2>/dev/null || echo "?")
+  got_code=$(printf '%s' "$response" | field '(b or {}).get("code", "") if isinstance(b, dict) else ""' 2>/dev/null || echo "?")
+  verdict=ok
+  if [ "$got_status" != "$status" ] || [ "$got_code" != "$code" ]; then verdict=DIFFERS; failures=$((failures + 1)); fi
+  count=$((count + 1))
+  printf '%-32s %-10s %s %-24s %s\n' "$file" "$function" "$got_status" "${got_code:--}" "$verdict"
+  # A fixture that ends alice's token (logout, a password change) or creates her: log her in again.
+  case $file in
+    protected-change-password)
+      alice_password=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["new_password"])' \
+        "events/$file.json") ;;
+  esac
+  if [ "$file" = register-success ] || [ "$file" = logout-success ] || [ "$file" = protected-change-password ]; then
+    python3 - "$alice_password" events/login-success.json >"$WORK/login-alice.json" <<'PY'
+import json, sys
+event = json.load(open(sys.argv[2]))
+body = json.loads(event["body"])
+body["password"] = sys.argv[1]
+event["body"] = json.dumps(body)
+json.dump(event, sys.stdout)
+PY
+    alice_token=$(invoke login "$WORK/login-alice.json" | field 'b["access_token"]')
+  fi
+done <events/expected.tsv
+echo "sam local invoke: $count fixtures in $(( $(date +%s) - invoke_started )) s"
+[ "$failures" = 0 ] || die "$failures fixture(s) answered differently under sam local invoke (see $WORK/invoke.log)"
+
+# 2. sam local start-api and the smoke test.
+API_PORT=$(free_port)
+"$SAM" local start-api --port "$API_PORT" --warm-containers LAZY "${SAM_ARGS[@]}" >"$WORK/start-api.log" 2>&1 &
+API_PID=$!
+for _ in $(seq 1 120); do
+  curl -s -o /dev/null "http://127.0.0.1:$API_PORT/health" && break
+  kill -0 "$API_PID" 2>/dev/null || die "sam local start-api exited (see $WORK/start-api.log)"
+  sleep 1
+done
+smoke_started=$(date +%s)
+SMOKE_TIMEOUT=60 infra/smoke_test.sh "http://127.0.0.1:$API_PORT" \
+  || die "the smoke test failed against sam local start-api (see $WORK/start-api.log)"
+echo "sam local start-api: smoke test passed in $(( $(date +%s) - smoke_started )) s; whole run $(( $(date +%s) - started )) s"
