@@ -60,6 +60,8 @@ export SERVICES_BIND=$GATEWAY
 # shellcheck source=scripts/services.sh
 . scripts/services.sh
 start_services "$WORK"
+# SAM asks STS for the account id before every invoke: moto answers (no internet here: 10 s of retries each).
+export AWS_ENDPOINT_URL_STS="http://127.0.0.1:$MOTO_PORT" AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0
 API_PID=
 cleanup() { [ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null; stop_services; }
 trap cleanup EXIT INT TERM
