@@ -242,6 +242,40 @@ show_command() {
     printf '   %s\n' "$line"
 }
 
+# The AlertEmail of an environment's deploy parameters in samconfig.toml (empty when unset or commented out).
+configured_alert_email() {
+    python3 - "$REPO_ROOT/samconfig.toml" "$1" <<'PY'
+import sys, tomllib
+config = tomllib.load(open(sys.argv[1], "rb"))
+overrides = config.get(sys.argv[2], {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", [])
+if isinstance(overrides, str):
+    overrides = overrides.split()
+print(next((o.split("=", 1)[1].strip('"') for o in overrides if o.startswith("AlertEmail=")), ""))
+PY
+}
+
+# prod pages someone or it does not deploy: an AlertEmail in samconfig.toml, or a confirmed subscription on the
+# deployed stack's alerts topic.
+require_alerting() {
+    local stack=$1 email topic confirmed=0
+    email=$(configured_alert_email "$ENVIRONMENT")
+    if [[ -n $email ]]; then
+        info "alerts: $email"
+        return
+    fi
+    if command -v aws >/dev/null 2>&1; then
+        topic=$(aws cloudformation describe-stack-resource --stack-name "$stack" --logical-resource-id AlertsTopic \
+            ${REGION:+--region "$REGION"} --query StackResourceDetail.PhysicalResourceId --output text 2>/dev/null || true)
+        if [[ -n $topic && $topic != None ]]; then
+            confirmed=$(aws sns list-subscriptions-by-topic --topic-arn "$topic" ${REGION:+--region "$REGION"} \
+                --query "length(Subscriptions[?SubscriptionArn!='PendingConfirmation'])" --output text 2>/dev/null || echo 0)
+        fi
+    fi
+    [[ ${confirmed:-0} -gt 0 ]] ||
+        die "refusing to deploy prod with no one alerted: set AlertEmail in samconfig.toml [prod.deploy.parameters] (or confirm a subscription to the stack's alerts topic)"
+    info "alerts: $confirmed confirmed subscription(s) on $topic"
+}
+
 deploy() {
     local region_args=() stack api_url
     [[ -z $REGION ]] || region_args=(--region "$REGION")
@@ -251,6 +285,8 @@ deploy() {
         info "dry run: the deployment would run these commands from $REPO_ROOT:"
         show_command "${SAM:-sam}" build --config-env "$ENVIRONMENT"
         show_command "${SAM:-sam}" deploy --config-env "$ENVIRONMENT" "${region_args[@]}"
+        [[ $ENVIRONMENT != prod ]] || show_command aws cloudformation update-termination-protection \
+            --enable-termination-protection --stack-name "$stack" "${region_args[@]}"
         show_command aws cloudformation describe-stacks --stack-name "$stack" "${region_args[@]}" \
             --query "Stacks[0].Outputs[?OutputKey=='ApiUrl'].OutputValue" --output text
         show_command "$SCRIPT_DIR/smoke_test.sh" '<ApiUrl>'
@@ -273,6 +309,12 @@ deploy() {
     info "sam deploy --config-env $ENVIRONMENT (stack $stack${REGION:+, region $REGION})"
     (cd "$REPO_ROOT" && "$SAM" deploy --config-env "$ENVIRONMENT" "${region_args[@]}") ||
         die "sam deploy failed; CloudFormation rolls a failed update back by itself (aws cloudformation describe-stack-events --stack-name $stack)"
+
+    if [[ $ENVIRONMENT == prod ]]; then
+        aws cloudformation update-termination-protection --enable-termination-protection --stack-name "$stack" \
+            "${region_args[@]}" >/dev/null || die "could not turn termination protection on for $stack"
+        info "termination protection: on"
+    fi
 
     api_url=$(aws cloudformation describe-stacks --stack-name "$stack" "${region_args[@]}" \
         --query "Stacks[0].Outputs[?OutputKey=='ApiUrl'].OutputValue" --output text)
@@ -307,6 +349,7 @@ main() {
         if [[ ${#off[@]} -gt 0 ]]; then
             die "refusing to deploy prod with ${off[*]} switched off: production requires every check (bulletproof_deploy.sh prod true true true)"
         fi
+        require_alerting "$(stack_name prod)"
     fi
     if git -C "$REPO_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
         local commit dirty=""

@@ -8,11 +8,19 @@ use cloudmind_security::events::{EventSink, SecurityEvent};
 #[derive(Clone)]
 pub struct Audit {
     sink: Arc<dyn EventSink>,
+    /// The function whose events these are (the `function` dimension of their metrics).
+    function: &'static str,
 }
 
 impl Audit {
     pub fn new(sink: Arc<dyn EventSink>) -> Self {
-        Self { sink }
+        Self { sink, function: "cloudmind" }
+    }
+
+    /// The same trail, for the events of `function`.
+    pub fn for_function(mut self, function: &'static str) -> Self {
+        self.function = function;
+        self
     }
 
     /// Logs the event and stores it. A store failure is logged, never fatal to the request.
@@ -35,6 +43,7 @@ impl Audit {
         } else {
             log_event!(info);
         }
+        crate::emf::security_event(self.function, event.kind, event.request_id.as_deref().unwrap_or(""));
         if let Err(e) = self.sink.record(&event).await {
             tracing::error!(event = "audit_write_failed", error = %cloudmind_security::store::error_chain(&e), event_id = %event.id);
         }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod aws;
 pub mod breach;
 pub mod config;
+pub mod emf;
 pub mod function;
 pub mod gate;
 pub mod memory;

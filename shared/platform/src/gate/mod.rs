@@ -31,7 +31,7 @@ use cloudmind_security::users::{ROLE_ADMIN, SessionLookup};
 use cloudmind_security::validation::parse_json_value;
 use futures_util::FutureExt as _;
 use http::HeaderMap;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt as _, Response};
 
 pub use self::call::{AdminPrincipal, Anonymous, Call, Caller, Ctx, Principal, Reply};
 pub use self::context::{ClientAddr, client_ip};
@@ -94,7 +94,7 @@ impl Gate {
             allowed_origins: Arc::new(settings.allowed_origins.clone()),
             slow_request: Duration::from_millis(settings.slow_request_ms),
             limiter,
-            audit,
+            audit: audit.for_function(function),
             auth,
             policy_fields: Arc::default(),
         }
@@ -118,6 +118,8 @@ impl Gate {
     {
         let started = Instant::now();
         let ctx = context(&req);
+        // Lambda's own id of the invocation (API Gateway's is `request_id`): the key of the platform's REPORT line.
+        let invocation = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
         let origin = req.headers().get("origin").and_then(|o| o.to_str().ok()).map(str::to_string);
         let time_left = time_left(&req);
         let work = async {
@@ -163,13 +165,32 @@ impl Gate {
         self.cors(response.headers_mut(), origin.as_deref());
         let elapsed = started.elapsed();
         REQUESTS.record(elapsed, self.slow_request);
+        let (status, duration_ms, cold_start) =
+            (response.status().as_u16(), elapsed.as_secs_f64() * 1e3, crate::emf::take_cold_start());
+        // The request id is Lambda's (or API Gateway's), so Logs Insights joins this line with the platform's
+        // START/REPORT lines of the invocation; `cold_start` marks the first request of the execution environment.
         tracing::info!(
             event = "request",
             request_id = %ctx.request_id,
+            aws_request_id = %invocation,
             client_ip = %ctx.client_ip,
             function = self.function,
-            status = response.status().as_u16(),
-            duration_ms = elapsed.as_secs_f64() * 1e3,
+            status,
+            duration_ms,
+            cold_start,
+        );
+        crate::emf::emit(
+            self.function,
+            &[
+                ("Requests", 1.0, "Count"),
+                ("Latency", duration_ms, "Milliseconds"),
+                ("ServerErrors", f64::from(u8::from(status >= 500)), "Count"),
+                ("ColdStarts", f64::from(u8::from(cold_start)), "Count"),
+            ],
+            &[
+                ("request_id", serde_json::Value::from(ctx.request_id.as_str())),
+                ("aws_request_id", serde_json::Value::from(invocation.as_str())),
+            ],
         );
         response
     }
