@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt build release bench fuzz soak probe sam-local sam-tools sam-validate sam-build invoke clean
+.PHONY: help run test lint fmt build release bench fuzz soak probe sam-local checkov sam-tools sam-validate sam-build invoke clean
 
 SAM_VENV := .tmp/sam-venv
 SAM := $(SAM_VENV)/bin/sam
@@ -44,6 +44,11 @@ probe: ## cloudmind probe against the local server and weakened ones it must cat
 
 sam-local: sam-tools ## sam local invoke of every events/ fixture and sam local start-api + the smoke test, in containers on a locally built base image (scripts/sam_local.sh)
 	./scripts/sam_local.sh
+
+checkov: ## checkov (PyPI) on template.yaml; the findings that remain are explained in infra/README.md
+	@test -x .tmp/checkov-venv/bin/checkov || { python3 -m venv .tmp/checkov-venv && .tmp/checkov-venv/bin/pip install -q checkov; }
+	.tmp/checkov-venv/bin/checkov -f template.yaml --framework cloudformation --compact --quiet \
+	  --skip-check CKV_AWS_116,CKV_AWS_173,CKV_AWS_158,CKV_AWS_26,CKV_AWS_149,CKV_AWS_119,CKV_AWS_120,CKV_AWS_73
 
 sam-tools: ## Install aws-sam-cli, cfn-lint, cargo-lambda and zig into .tmp/sam-venv (PyPI)
 	@test -x $(SAM) || { python3 -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli cfn-lint cargo-lambda ziglang; }

@@ -46,6 +46,7 @@ impl Audit {
         crate::emf::security_event(self.function, event.kind, event.request_id.as_deref().unwrap_or(""));
         if let Err(e) = self.sink.record(&event).await {
             tracing::error!(event = "audit_write_failed", error = %cloudmind_security::store::error_chain(&e), event_id = %event.id);
+            crate::emf::failure(self.function, "AuditWriteFailures", event.request_id.as_deref().unwrap_or(""));
         }
     }
 }

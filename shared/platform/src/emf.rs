@@ -3,8 +3,9 @@
 //! function per event. One line per security event that an alarm watches, and one per request (count, latency,
 //! server errors, cold start).
 //!
-//! Every metric is published twice: without dimensions (what the alarms watch: the stack's total) and per
-//! `function`. The namespace is `METRICS_NAMESPACE` (the stack sets `CloudMind/<stack name>`). Lines are written
+//! Request metrics are published twice: without dimensions (what the alarms watch: the stack's total) and per
+//! `function`; security-event and failure metrics only as the stack's total (each dimension value is one more
+//! custom metric to pay for; Logs Insights breaks them down by function). The namespace is `METRICS_NAMESPACE` (the stack sets `CloudMind/<stack name>`). Lines are written
 //! only in Lambda (`AWS_LAMBDA_FUNCTION_NAME` set) or when `CLOUDMIND_EMF=1`, so a local terminal stays readable.
 
 use std::io::Write as _;
@@ -53,9 +54,27 @@ pub fn event_metric(kind: EventKind) -> Option<&'static str> {
     })
 }
 
-/// One EMF line: `metrics` under `namespace`, with the dimension sets "none" and "function", plus `extra`
-/// properties (searchable in Logs Insights, not metrics).
-pub fn line(namespace: &str, function: &str, metrics: &[Metric<'_>], extra: &[(&str, Value)], at_ms: u64) -> String {
+/// Per function as well as in total (request metrics), or in total only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    TotalAndFunction,
+    Total,
+}
+
+/// One EMF line: `metrics` under `namespace` with the dimension sets of `breakdown`, plus `extra` properties
+/// (searchable in Logs Insights, not metrics).
+pub fn line(
+    namespace: &str,
+    function: &str,
+    breakdown: Breakdown,
+    metrics: &[Metric<'_>],
+    extra: &[(&str, Value)],
+    at_ms: u64,
+) -> String {
+    let dimensions = match breakdown {
+        Breakdown::TotalAndFunction => json!([[], ["function"]]),
+        Breakdown::Total => json!([[]]),
+    };
     let mut root = Map::new();
     root.insert(
         "_aws".into(),
@@ -63,7 +82,7 @@ pub fn line(namespace: &str, function: &str, metrics: &[Metric<'_>], extra: &[(&
             "Timestamp": at_ms,
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
-                "Dimensions": [[], ["function"]],
+                "Dimensions": dimensions,
                 "Metrics": metrics.iter().map(|(name, _, unit)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
         }),
@@ -79,12 +98,12 @@ pub fn line(namespace: &str, function: &str, metrics: &[Metric<'_>], extra: &[(&
 }
 
 /// Writes a line (in Lambda, or with `CLOUDMIND_EMF=1`).
-pub fn emit(function: &str, metrics: &[Metric<'_>], extra: &[(&str, Value)]) {
+pub fn emit(function: &str, breakdown: Breakdown, metrics: &[Metric<'_>], extra: &[(&str, Value)]) {
     let config = &*CONFIG;
     if !config.enabled || metrics.is_empty() {
         return;
     }
-    let text = line(&config.namespace, function, metrics, extra, cloudmind_security::clock::now_ms());
+    let text = line(&config.namespace, function, breakdown, metrics, extra, cloudmind_security::clock::now_ms());
     // One write of the whole line, so concurrent requests never interleave their lines.
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(format!("{text}\n").as_bytes());
@@ -93,12 +112,15 @@ pub fn emit(function: &str, metrics: &[Metric<'_>], extra: &[(&str, Value)]) {
 /// The metric line of a security event that an alarm watches (nothing for the others).
 pub fn security_event(function: &str, kind: EventKind, request_id: &str) {
     if let Some(name) = event_metric(kind) {
-        emit(
-            function,
-            &[(name, 1.0, "Count")],
-            &[("event", Value::from(kind.as_str())), ("request_id", Value::from(request_id))],
-        );
+        let extra = [("event", Value::from(kind.as_str())), ("request_id", Value::from(request_id))];
+        emit(function, Breakdown::Total, &[(name, 1.0, "Count")], &extra);
     }
+}
+
+/// A failure the paging alarms watch that is not a security event: `AuditWriteFailures` (an event that could not
+/// be stored), `HandlerPanics` (a handler panicked; the caller got a generic 500).
+pub fn failure(function: &str, metric: &str, request_id: &str) {
+    emit(function, Breakdown::Total, &[(metric, 1.0, "Count")], &[("request_id", Value::from(request_id))]);
 }
 
 #[cfg(test)]
@@ -110,6 +132,7 @@ mod tests {
         let text = line(
             "CloudMind/stack",
             "login",
+            Breakdown::TotalAndFunction,
             &[("Requests", 1.0, "Count"), ("Latency", 12.5, "Milliseconds")],
             &[("request_id", Value::from("r-1")), ("cold_start", Value::from(true))],
             1_800_000_000_000,
@@ -130,6 +153,14 @@ mod tests {
             (Some(1.0), Some(12.5), Some("login"))
         );
         assert_eq!((v["request_id"].as_str(), v["cold_start"].as_bool()), (Some("r-1"), Some(true)));
+    }
+
+    #[test]
+    fn totals_only_have_the_empty_dimension_set() {
+        let text = line("N", "admin", Breakdown::Total, &[("HandlerPanics", 1.0, "Count")], &[], 1);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
+        assert_eq!(v["HandlerPanics"].as_f64(), Some(1.0));
     }
 
     #[test]

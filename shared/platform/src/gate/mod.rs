@@ -128,6 +128,7 @@ impl Gate {
                     let outcome = AssertUnwindSafe(handler(op, call)).catch_unwind().await;
                     let result = outcome.unwrap_or_else(|_| {
                         tracing::error!(event = "handler_panicked", request_id = %ctx.request_id, function = self.function);
+                        crate::emf::failure(self.function, "HandlerPanics", &ctx.request_id);
                         Err(ApiError::Internal)
                     });
                     match result {
@@ -181,6 +182,7 @@ impl Gate {
         );
         crate::emf::emit(
             self.function,
+            crate::emf::Breakdown::TotalAndFunction,
             &[
                 ("Requests", 1.0, "Count"),
                 ("Latency", duration_ms, "Milliseconds"),
