@@ -129,6 +129,60 @@ async fn a_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_k
     let _ = claims_of(&sol_token);
 }
 
+/// The rotation function's steps against the Secrets Manager API (moto): a new key is created as the pending
+/// version, tested, made current; the functions then sign with it and still verify tokens under the old one.
+#[tokio::test]
+async fn the_rotation_function_makes_a_new_current_key_and_old_tokens_still_verify() {
+    use cloudmind_platform::aws::rotation;
+    let endpoint = required_env("SECRETS_MANAGER_ENDPOINT");
+    let sdk = cloudmind_platform::aws::sdk_config().await;
+    let client = cloudmind_platform::aws::secrets_client(&sdk, Some(&endpoint));
+    let old_key = format!("rotated-signing-key-{}-0123456789abcdef", cloudmind_tests::namespace());
+    let created = client
+        .create_secret()
+        .name(format!("cloudmind/{}/jwt-rotation", cloudmind_tests::namespace()))
+        .secret_string(format!(r#"{{"key":"{old_key}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    let arn = created.arn().unwrap().to_string();
+    let app = TestApp::with(&[("JWT_SECRET_ARN", arn.as_str()), ("JWT_KEY_REFRESH_SECONDS", "1")]).await;
+    let before = app.user_token("tove").await;
+
+    let token = "00000000-0000-4000-8000-000000000042";
+    rotation::create_pending(&client, &arn, token).await.unwrap();
+    // Retried by Secrets Manager: the same pending version, not a second new key.
+    let pending = || client.get_secret_value().secret_id(&arn).version_id(token).version_stage("AWSPENDING").send();
+    let first = pending().await.unwrap().secret_string().unwrap().to_string();
+    rotation::create_pending(&client, &arn, token).await.unwrap();
+    assert_eq!(pending().await.unwrap().secret_string().unwrap(), first);
+    let new_key: Value = serde_json::from_str(&first).unwrap();
+    let new_key = new_key["key"].as_str().unwrap().to_string();
+    assert_eq!(new_key.len(), 64);
+    assert_ne!(new_key, old_key);
+    rotation::test_pending(&client, &arn, token).await.unwrap();
+    rotation::finish(&client, &arn, token).await.unwrap();
+    rotation::finish(&client, &arn, token).await.unwrap();
+    let current = client.get_secret_value().secret_id(&arn).version_stage("AWSCURRENT").send().await.unwrap();
+    assert_eq!(current.version_id(), Some(token));
+    let previous = client.get_secret_value().secret_id(&arn).version_stage("AWSPREVIOUS").send().await.unwrap();
+    assert!(previous.secret_string().unwrap().contains(&old_key));
+
+    // The dispatcher checks what Secrets Manager would: rotation off is refused, a current version is a no-op.
+    let event = |step: &str, token: &str| rotation::RotationEvent {
+        secret_id: arn.clone(),
+        client_request_token: token.to_string(),
+        step: step.to_string(),
+    };
+    let refused = rotation::rotate(&client, &event("createSecret", token)).await;
+    assert!(matches!(refused, Err(rotation::RotationError::NotEnabled)), "{refused:?}");
+
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(app.me(&before).await.status(), 200, "a token under the rotated-out key still verifies");
+    let after = app.token("tove", GOOD_PASSWORD).await;
+    assert_eq!(claims_kid(&after), SigningKey::derive(new_key.as_bytes()).kid, "new tokens use the new key");
+}
+
 /// Commands the admit script runs inside Redis (`INFO commandstats` counts them too, but they cost no round trip).
 const SCRIPT_COMMANDS: &[&str] = &[
     "time",

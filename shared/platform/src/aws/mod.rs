@@ -5,6 +5,7 @@
 pub mod dynamo;
 pub mod fallback;
 pub mod redis;
+pub mod rotation;
 pub mod secrets;
 pub mod tables;
 pub mod trust;

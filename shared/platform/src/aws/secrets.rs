@@ -68,7 +68,7 @@ impl std::fmt::Debug for SecretsKeys {
 }
 
 /// The key bytes of a secret string: the `"key"` field of a JSON object, or the whole string.
-fn key_bytes(secret: &str) -> Vec<u8> {
+pub(crate) fn key_bytes(secret: &str) -> Vec<u8> {
     serde_json::from_str::<serde_json::Value>(secret)
         .ok()
         .and_then(|v| v.get("key").and_then(|k| k.as_str()).map(|k| k.as_bytes().to_vec()))

@@ -1,0 +1,21 @@
+//! `key-rotation`: rotates the signing secret when Secrets Manager asks (the stack schedules it every
+//! `KeyRotationDays`). The steps are in `cloudmind_platform::aws::rotation`; this binary only wires them to the
+//! Lambda runtime with a Secrets Manager client (`SECRETS_MANAGER_ENDPOINT` for a local emulator).
+
+use cloudmind_platform::aws::{self, rotation};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    cloudmind_platform::telemetry::init();
+    let endpoint = std::env::var("SECRETS_MANAGER_ENDPOINT").ok().filter(|e| !e.is_empty());
+    let client = aws::secrets_client(&aws::lambda_sdk_config(), endpoint.as_deref());
+    let client = &client;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<rotation::RotationEvent>| async move {
+        rotation::rotate(client, &event.payload).await.map_err(|e| {
+            tracing::error!(event = "key_rotation_failed", step = %event.payload.step, error = %e);
+            Error::from(e.to_string())
+        })
+    }))
+    .await
+}
