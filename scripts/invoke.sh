@@ -41,51 +41,9 @@ done
 invoke() { # invoke FUNCTION FILE -> prints the response JSON
   cargo lambda invoke "$1" --invoke-port "$WATCH_PORT" --data-file "$2" --output-format json 2>>"$WORK/invoke.err" </dev/null
 }
-field() { python3 -c 'import json,sys; r=json.load(sys.stdin); b=json.loads(r.get("body") or "null"); print(eval(sys.argv[1]))' "$1"; }
-
-# The accounts the fixtures assume: alice (registered by the first fixture) and an admin token.
-alice_token=""
-alice_password=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["password"])' \
-  events/login-success.json)
-python3 - "$ADMIN_PASSWORD" events/login-success.json >"$WORK/login-admin.json" <<'PY'
-import json, sys
-event = json.load(open(sys.argv[2]))
-event["body"] = json.dumps({"username": "root", "password": sys.argv[1]})
-json.dump(event, sys.stdout)
-PY
-admin_token=$(invoke login "$WORK/login-admin.json" | field 'b["access_token"]')
-
-failures=0
-while IFS=$'\t' read -r file function status code _; do
-  [[ $file == \#* || -z $file ]] && continue
-  [ "$code" = - ] && code=""
-  [ -f "events/$file.json" ] || die "events/$file.json is listed but missing"
-  token=$alice_token
-  [[ $file == admin-* ]] && token=$admin_token
-  sed "s/REPLACE_WITH_ACCESS_TOKEN/$token/" "events/$file.json" >"$WORK/$file.json"
-  response=$(invoke "$function" "$WORK/$file.json")
-  got_status=$(printf '%s' "$response" | field 'r["statusCode"]')
-  got_code=$(printf '%s' "$response" | field '(b or {}).get("code", "") if isinstance(b, dict) else ""')
-  verdict=ok
-  if [ "$got_status" != "$status" ] || [ "$got_code" != "$code" ]; then verdict=DIFFERS; failures=$((failures + 1)); fi
-  printf '%-32s %-10s %s %-24s %s\n' "$file" "$function" "$got_status" "${got_code:--}" "$verdict"
-  # A fixture that ends alice's token (logout, a password change) or creates her: log her in again.
-  case $file in
-    protected-change-password)
-      alice_password=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["new_password"])' \
-        "events/$file.json") ;;
-  esac
-  if [ "$file" = register-success ] || [ "$file" = logout-success ] || [ "$file" = protected-change-password ]; then
-    python3 - "$alice_password" events/login-success.json >"$WORK/login-alice.json" <<'PY'
-import json, sys
-event = json.load(open(sys.argv[2]))
-body = json.loads(event["body"])
-body["password"] = sys.argv[1]
-event["body"] = json.dumps(body)
-json.dump(event, sys.stdout)
-PY
-    alice_token=$(invoke login "$WORK/login-alice.json" | field 'b["access_token"]')
-  fi
-done <events/expected.tsv
+# shellcheck source=scripts/fixtures.sh
+. scripts/fixtures.sh
+run_fixtures
+failures=$FIXTURE_FAILURES
 [ "$failures" = 0 ] || die "$failures fixture(s) answered differently (see $WORK/watch.log)"
 echo "every fixture answered as the contract says"

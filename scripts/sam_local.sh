@@ -92,51 +92,11 @@ logical() { # the template's logical id of a binary
 invoke() { # invoke BINARY EVENT_FILE -> the response JSON
   "$SAM" local invoke "$(logical "$1")" -e "$2" "${SAM_ARGS[@]}" 2>>"$WORK/invoke.log" </dev/null | tail -n 1
 }
-field() { python3 -c 'import json,sys; r=json.load(sys.stdin); b=json.loads(r.get("body") or "null"); print(eval(sys.argv[1]))' "$1"; }
-python3 - "$ADMIN_PASSWORD" events/login-success.json >"$WORK/login-admin.json" <<'PY'
-import json, sys
-event = json.load(open(sys.argv[2]))
-event["body"] = json.dumps({"username": "root", "password": sys.argv[1]})
-json.dump(event, sys.stdout)
-PY
+# shellcheck source=scripts/fixtures.sh
+. scripts/fixtures.sh
 invoke_started=$(date +%s)
-admin_token=$(invoke login "$WORK/login-admin.json" | field 'b["access_token"]') \
-  || die "the admin could not log in through sam local invoke (see $WORK/invoke.log)"
-alice_token=""
-alice_password=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["password"])' \
-  events/login-success.json)
-failures=0 count=0
-while IFS=$'\t' read -r file function status code _; do
-  [[ $file == \#* || -z $file ]] && continue
-  [ "$code" = - ] && code=""
-  token=$alice_token
-  [[ $file == admin-* ]] && token=$admin_token
-  sed "s/REPLACE_WITH_ACCESS_TOKEN/$token/" "events/$file.json" >"$WORK/$file.json"
-  response=$(invoke "$function" "$WORK/$file.json")
-  got_status=$(printf '%s' "$response" | field 'r["statusCode"]' 2>/dev/null || echo "?")
-  got_code=$(printf '%s' "$response" | field '(b or {}).get("code", "") if isinstance(b, dict) else ""' 2>/dev/null || echo "?")
-  verdict=ok
-  if [ "$got_status" != "$status" ] || [ "$got_code" != "$code" ]; then verdict=DIFFERS; failures=$((failures + 1)); fi
-  count=$((count + 1))
-  printf '%-32s %-10s %s %-24s %s\n' "$file" "$function" "$got_status" "${got_code:--}" "$verdict"
-  # A fixture that ends alice's token (logout, a password change) or creates her: log her in again.
-  case $file in
-    protected-change-password)
-      alice_password=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["new_password"])' \
-        "events/$file.json") ;;
-  esac
-  if [ "$file" = register-success ] || [ "$file" = logout-success ] || [ "$file" = protected-change-password ]; then
-    python3 - "$alice_password" events/login-success.json >"$WORK/login-alice.json" <<'PY'
-import json, sys
-event = json.load(open(sys.argv[2]))
-body = json.loads(event["body"])
-body["password"] = sys.argv[1]
-event["body"] = json.dumps(body)
-json.dump(event, sys.stdout)
-PY
-    alice_token=$(invoke login "$WORK/login-alice.json" | field 'b["access_token"]')
-  fi
-done <events/expected.tsv
+run_fixtures || die "the fixtures could not run under sam local invoke (see $WORK/invoke.log)"
+failures=$FIXTURE_FAILURES count=$FIXTURE_COUNT
 echo "sam local invoke: $count fixtures in $(( $(date +%s) - invoke_started )) s"
 [ "$failures" = 0 ] || die "$failures fixture(s) answered differently under sam local invoke (see $WORK/invoke.log)"
 

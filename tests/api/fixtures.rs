@@ -103,3 +103,16 @@ async fn the_client_ip_comes_from_the_request_context_not_x_forwarded_for() {
     let login = stats.by_policy.iter().find(|(p, _)| p == "login").unwrap();
     assert!(login.1.allowed >= 1);
 }
+
+/// A runtime emulator that sends a deadline already past (`cargo lambda watch` does) must not turn every request
+/// into a 503: the deadline is ignored (and logged), the request answered.
+#[tokio::test]
+async fn a_deadline_already_past_on_arrival_is_ignored_not_answered_503() {
+    let app = TestApp::spawn().await;
+    let mut context = lambda_http::Context::default();
+    context.deadline = 600_000;
+    let request = load("health", "").with_lambda_context(context);
+    let response = invoke(&app, FunctionId::Health, request).await;
+    assert_eq!(response.status(), 200);
+    assert!(cloudmind_tests::logs::captured().contains("lambda_deadline_in_the_past"));
+}

@@ -81,7 +81,10 @@ impl Range {
             .body(Empty::new())
             .map_err(|_| "the configured BREACHED_PASSWORD_API is not a valid URL".to_string())?;
         let answer = async {
-            let response = client.request(request).await.map_err(|e| format!("no answer ({})", chain(&e)))?;
+            let response = client
+                .request(request)
+                .await
+                .map_err(|e| format!("no answer ({})", cloudmind_security::store::error_chain(&e)))?;
             if response.status() != hyper::StatusCode::OK {
                 return Err(format!("it answered {}", response.status().as_u16()));
             }
@@ -120,17 +123,6 @@ fn client() -> Result<HttpsClient, String> {
         .enable_http1()
         .build();
     Ok(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector))
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

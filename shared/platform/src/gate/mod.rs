@@ -341,5 +341,12 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 fn time_left(req: &Request) -> Option<Duration> {
     use lambda_http::RequestExt as _;
     let deadline = req.lambda_context_ref().map(|c| c.deadline).filter(|&d| d > 0)?;
-    Some(Duration::from_millis(deadline.saturating_sub(now_ms())).saturating_sub(DEADLINE_MARGIN))
+    let now = now_ms();
+    if deadline <= now {
+        // A deadline already past when the request arrives is a runtime emulator's (or a skewed clock's), not
+        // Lambda's, which would have ended the invocation: answer without one rather than 503 every request.
+        tracing::warn!(event = "lambda_deadline_in_the_past", past_ms = now - deadline);
+        return None;
+    }
+    Some(Duration::from_millis(deadline - now).saturating_sub(DEADLINE_MARGIN))
 }
