@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt build release bench fuzz soak probe sam-local checkov sam-tools sam-validate sam-build invoke clean
+.PHONY: help run test lint fmt build release bench fuzz soak probe sam-local checkov sam-tools sam-validate sam-build sam-package invoke clean
 
 SAM_VENV := .tmp/sam-venv
 SAM := $(SAM_VENV)/bin/sam
@@ -57,12 +57,61 @@ sam-validate: sam-tools ## cfn-lint and sam validate --lint on template.yaml
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region eu-west-1
 
-sam-build: sam-tools ## sam build: every function cross-compiled for arm64 with cargo-lambda (release profile)
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM) build --template template.yaml
+sam-build: sam-tools ## sam build: all seven functions in one cargo lambda build for arm64 (release profile), packaged by SAM
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM) build --template template.yaml --build-in-source
 	@ls -l .aws-sam/build/*/bootstrap
+
+sam-package: sam-build ## sam build once, upload the code to ARTIFACTS_BUCKET, write .aws-sam/packaged.yaml (deployed to dev, then promoted to prod, with infra/bulletproof_deploy.sh --artifacts)
+	@test -n "$(ARTIFACTS_BUCKET)" || { echo "make sam-package ARTIFACTS_BUCKET=<an S3 bucket both accounts can read>" >&2; exit 1; }
+	$(SAM) package --template-file .aws-sam/build/template.yaml --s3-bucket "$(ARTIFACTS_BUCKET)" --s3-prefix cloudmind \
+	  --output-template-file .aws-sam/packaged.yaml
+	@grep -E '^\s+CodeUri:' .aws-sam/packaged.yaml
 
 invoke: sam-tools ## Each function under `cargo lambda watch`, invoked with every events/ fixture
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" ./scripts/invoke.sh
 
 clean: ## Remove build output
 	$(CARGO) clean
+
+# ---- sam build's makefile build method --------------------------------------------------------------------------
+# Every function in template.yaml has `BuildMethod: makefile`: `sam build` runs `make build-<LogicalId>` once per
+# function, in the source tree (`--build-in-source`, set in samconfig.toml; without it SAM would copy the whole
+# repository, target directory included, once per function), with ARTIFACTS_DIR set. Each call asks cargo for all
+# seven binaries at once: the first call compiles and links them in one cargo lambda build (the two cores shared
+# by all seven links), the other six find cargo's output fresh (about a second each) and only copy their binary.
+#   LAMBDA_ARCH=arm64   (default; the template's default Architecture) cargo lambda build --release --arm64
+#   LAMBDA_ARCH=x86_64  with `--parameter-overrides Architecture=x86_64`: cargo lambda build --release --x86-64
+#   LAMBDA_ARCH=host    a debug build for this machine (make sam-local: sam local on the host's architecture)
+LAMBDA_ARCH ?= arm64
+LAMBDA_BINARIES := register login logout protected admin health key-rotation
+LAMBDA_PACKAGES := $(LAMBDA_BINARIES:%=-p cloudmind-%)
+
+.PHONY: lambda-binaries
+ifeq ($(LAMBDA_ARCH),host)
+lambda-binaries:
+	$(CARGO) build --locked $(LAMBDA_PACKAGES)
+lambda_binary = target/debug/$(1)
+else ifeq ($(LAMBDA_ARCH),arm64)
+lambda-binaries:
+	$(CARGO) lambda build --locked --release --arm64 $(LAMBDA_PACKAGES)
+lambda_binary = target/lambda/$(1)/bootstrap
+else ifeq ($(LAMBDA_ARCH),x86_64)
+lambda-binaries:
+	$(CARGO) lambda build --locked --release --x86-64 $(LAMBDA_PACKAGES)
+lambda_binary = target/lambda/$(1)/bootstrap
+else
+$(error LAMBDA_ARCH must be arm64, x86_64 or host, not $(LAMBDA_ARCH))
+endif
+
+build-RegisterFunction: FUNCTION_BINARY := register
+build-LoginFunction: FUNCTION_BINARY := login
+build-LogoutFunction: FUNCTION_BINARY := logout
+build-ProtectedFunction: FUNCTION_BINARY := protected
+build-AdminFunction: FUNCTION_BINARY := admin
+build-HealthFunction: FUNCTION_BINARY := health
+build-KeyRotationFunction: FUNCTION_BINARY := key-rotation
+
+build-%Function: lambda-binaries
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is unset: sam build sets it" >&2; exit 1; }
+	@test -n "$(FUNCTION_BINARY)" || { echo "no binary for $*Function: add it above" >&2; exit 1; }
+	cp $(call lambda_binary,$(FUNCTION_BINARY)) "$(ARTIFACTS_DIR)/bootstrap"

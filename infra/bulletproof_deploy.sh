@@ -2,9 +2,13 @@
 # CloudMind bulletproof deployment: pre-deploy checks, `sam build`, `sam deploy`, then the smoke test against the
 # deployed API. The arguments are the seed guide's:
 #
-#   infra/bulletproof_deploy.sh [--dry-run] <environment> <run_tests> <security_checks> <performance_checks>
+#   infra/bulletproof_deploy.sh [--dry-run] [--artifacts FILE] <environment> <run_tests> <security_checks> <performance_checks>
 #   infra/bulletproof_deploy.sh production true true true
 #   infra/bulletproof_deploy.sh development false false false
+#
+# Build once, promote the same artifacts: `make sam-package ARTIFACTS_BUCKET=...` builds and uploads the functions
+# once and writes a packaged template (CodeUri = S3 objects named by their content); `--artifacts FILE` deploys that
+# template without building, to dev and later to prod, so prod runs the bytes dev was tested with.
 #
 # Any failing check stops the deployment. Production also refuses to start unless all three checks are on.
 set -euo pipefail
@@ -16,7 +20,7 @@ STARTED=$(date +%s)
 
 usage() {
     cat <<'EOF'
-Usage: infra/bulletproof_deploy.sh [--dry-run] <environment> <run_tests> <security_checks> <performance_checks>
+Usage: infra/bulletproof_deploy.sh [--dry-run] [--artifacts FILE] <environment> <run_tests> <security_checks> <performance_checks>
 
   <environment>         dev | prod   (development and production are accepted as aliases)
   <run_tests>           true | false   make test (rustfmt, clippy and every test)
@@ -24,6 +28,8 @@ Usage: infra/bulletproof_deploy.sh [--dry-run] <environment> <run_tests> <securi
                                        cargo deny check advisories); cfn-lint template.yaml; sam validate --lint
   <performance_checks>  true | false   make bench, when the Makefile has that target
   --dry-run             run the checks, then print the sam and smoke-test commands instead of running them
+  --artifacts FILE      deploy this packaged template (make sam-package) instead of building: the same
+                        function code goes to dev and then to prod. Refused if a CodeUri is not an S3 object.
 
 Production requires `prod true true true`; a check that fails, or (in prod) a security tool that is missing,
 stops the deployment. After `sam build` and `sam deploy --config-env <environment>` (settings in samconfig.toml),
@@ -35,6 +41,8 @@ Examples:
   infra/bulletproof_deploy.sh production true true true
   infra/bulletproof_deploy.sh --dry-run dev true true false
   infra/bulletproof_deploy.sh development false false false
+  make sam-package ARTIFACTS_BUCKET=my-artifacts && \
+    infra/bulletproof_deploy.sh --artifacts .aws-sam/packaged.yaml dev true true false
 EOF
 }
 
@@ -52,13 +60,21 @@ die() {
 
 # ---- arguments ---------------------------------------------------------------------------------------------------
 DRY_RUN=false
+ARTIFACTS=""
 ARGS=()
 
 parse_args() {
-    local arg
-    for arg in "$@"; do
+    while [[ $# -gt 0 ]]; do
+        local arg=$1
+        shift
         case $arg in
             --dry-run) DRY_RUN=true ;;
+            --artifacts)
+                [[ $# -gt 0 ]] || die "--artifacts needs a packaged template (make sam-package writes .aws-sam/packaged.yaml)"
+                ARTIFACTS=$1
+                shift
+                ;;
+            --artifacts=*) ARTIFACTS=${arg#--artifacts=} ;;
             -h | --help)
                 usage
                 exit 0
@@ -229,6 +245,31 @@ summary() {
 }
 
 # ---- deploy ------------------------------------------------------------------------------------------------------
+# check_artifacts FILE: a packaged template whose every function's code is an S3 object; prints one line per
+# function (logical id and code URI) so that the dev and prod logs show the same objects.
+check_artifacts() {
+    [[ -f $1 ]] || { echo "no such file (make sam-package writes .aws-sam/packaged.yaml)"; return 1; }
+    python3 - "$1" <<'PY'
+import re, sys
+resource, functions, local = None, [], []
+for line in open(sys.argv[1]):
+    m = re.match(r"  ([A-Za-z0-9]+):\s*$", line)
+    if m:
+        resource = m.group(1)
+    m = re.match(r"\s+CodeUri:\s*(\S+)", line)
+    if m:
+        uri = m.group(1).strip("'\"")
+        (functions if uri.startswith("s3://") else local).append((resource, uri))
+if local:
+    sys.exit("not a packaged template: " + ", ".join(f"{r} has CodeUri {u}" for r, u in local)
+             + " (run sam package, or make sam-package)")
+if not functions:
+    sys.exit("no function code in it: is it the packaged template of template.yaml?")
+for r, u in functions:
+    print(f"{r} {u}")
+PY
+}
+
 # show_command ARGS...: prints a command as it could be pasted into a shell.
 show_command() {
     local arg line=""
@@ -281,33 +322,45 @@ deploy() {
     [[ -z $REGION ]] || region_args=(--region "$REGION")
     stack=$(stack_name "$ENVIRONMENT")
 
+    local deploy_args=(--config-env "$ENVIRONMENT" "${region_args[@]}") code line
+    if [[ -n $ARTIFACTS ]]; then
+        code=$(check_artifacts "$ARTIFACTS" 2>&1) || die "--artifacts $ARTIFACTS: $code"
+        info "artifacts: $ARTIFACTS (built once; no sam build here):"
+        while read -r line; do info "  $line"; done <<<"$code"
+        deploy_args+=(--template-file "$ARTIFACTS")
+    elif [[ $ENVIRONMENT == prod ]]; then
+        warn "prod built from source here: a pipeline promotes dev's artifacts instead (make sam-package, then --artifacts)"
+    fi
+
     if [[ $DRY_RUN == true ]]; then
         info "dry run: the deployment would run these commands from $REPO_ROOT:"
-        show_command "${SAM:-sam}" build --config-env "$ENVIRONMENT"
-        show_command "${SAM:-sam}" deploy --config-env "$ENVIRONMENT" "${region_args[@]}"
+        [[ -n $ARTIFACTS ]] || show_command "${SAM:-sam}" build --config-env "$ENVIRONMENT"
+        show_command "${SAM:-sam}" deploy "${deploy_args[@]}"
         [[ $ENVIRONMENT != prod ]] || show_command aws cloudformation update-termination-protection \
             --enable-termination-protection --stack-name "$stack" "${region_args[@]}"
         show_command aws cloudformation describe-stacks --stack-name "$stack" "${region_args[@]}" \
             --query "Stacks[0].Outputs[?OutputKey=='ApiUrl'].OutputValue" --output text
         show_command "$SCRIPT_DIR/smoke_test.sh" '<ApiUrl>'
         [[ -n $SAM ]] || warn "dry run: sam is not installed (needed for the real run)"
-        PATH=$BUILD_PATH cargo lambda --version >/dev/null 2>&1 ||
+        [[ -n $ARTIFACTS ]] || PATH=$BUILD_PATH cargo lambda --version >/dev/null 2>&1 ||
             warn "dry run: cargo-lambda is not installed (sam build needs it: make sam-tools, or pip install cargo-lambda ziglang)"
         command -v aws >/dev/null 2>&1 || warn "dry run: the AWS CLI is not installed (needed to read the stack outputs)"
         return
     fi
 
     [[ -n $SAM ]] || die "sam is not installed: python3 -m venv .tmp/sam-venv && .tmp/sam-venv/bin/pip install aws-sam-cli"
-    PATH=$BUILD_PATH cargo lambda --version >/dev/null 2>&1 ||
-        die "cargo-lambda is required by sam build (BuildMethod rust-cargolambda): make sam-tools, or pip install cargo-lambda ziglang"
+    [[ -n $ARTIFACTS ]] || PATH=$BUILD_PATH cargo lambda --version >/dev/null 2>&1 ||
+        die "cargo-lambda is required by sam build (the Makefile's build-<LogicalId> targets): make sam-tools, or pip install cargo-lambda ziglang"
     command -v aws >/dev/null 2>&1 || die "the AWS CLI is required to read the stack outputs"
 
-    info "sam build --config-env $ENVIRONMENT (six arm64 binaries; several minutes on a cold target directory)"
-    (cd "$REPO_ROOT" && PATH=$BUILD_PATH "$SAM" build --config-env "$ENVIRONMENT") ||
-        die "sam build failed; nothing was deployed"
+    if [[ -z $ARTIFACTS ]]; then
+        info "sam build --config-env $ENVIRONMENT (seven arm64 binaries in one cargo lambda build)"
+        (cd "$REPO_ROOT" && PATH=$BUILD_PATH "$SAM" build --config-env "$ENVIRONMENT") ||
+            die "sam build failed; nothing was deployed"
+    fi
 
     info "sam deploy --config-env $ENVIRONMENT (stack $stack${REGION:+, region $REGION})"
-    (cd "$REPO_ROOT" && "$SAM" deploy --config-env "$ENVIRONMENT" "${region_args[@]}") ||
+    (cd "$REPO_ROOT" && "$SAM" deploy "${deploy_args[@]}") ||
         die "sam deploy failed; CloudFormation rolls a failed update back by itself (aws cloudformation describe-stack-events --stack-name $stack)"
 
     if [[ $ENVIRONMENT == prod ]]; then
@@ -329,6 +382,7 @@ deploy() {
 # ---- main --------------------------------------------------------------------------------------------------------
 main() {
     parse_args "$@"
+    [[ -z $ARTIFACTS || $ARTIFACTS == /* ]] || ARTIFACTS=$PWD/$ARTIFACTS
     ENVIRONMENT=$(normalize_env "${ARGS[0]}")
     RUN_TESTS=$(parse_bool run_tests "${ARGS[1]}")
     SECURITY_CHECKS=$(parse_bool security_checks "${ARGS[2]}")

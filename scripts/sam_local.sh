@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make sam-local`: the template's functions run by SAM's own emulation, in containers, on this machine with no
-# image registry. Builds the functions for the host (debug profile, the same binaries make test uses), the local
+# image registry. `sam build` builds the functions through the template's build metadata for the host
+# (LAMBDA_ARCH=host: the debug profile, the same binaries make test uses; `Architecture=x86_64`), then the local
 # base image (scripts/lambda_base_image.sh: the host's libraries FROM scratch; SAM adds the Runtime Interface
-# Emulator from its PyPI package), and a copy of template.yaml whose functions point at those binaries
-# (`Architecture=x86_64`); starts redis-server and moto where containers reach them (the Docker bridge's gateway);
+# Emulator from its PyPI package); starts redis-server and moto where containers reach them (the Docker bridge's gateway);
 # then
 #   1. `sam local invoke <Function> -e events/<fixture>.json --env-vars <env file>` for every fixture of
 #      events/expected.tsv, checking each answer's status and problem code;
@@ -16,40 +16,26 @@ ROOT=$PWD
 WORK="$ROOT/.tmp/sam-local"
 SAM="${SAM:-$ROOT/.tmp/sam-venv/bin/sam}"
 IMAGE=cloudmind/lambda-base:local
-# The template's functions; key-rotation has no route (it is built so the template's every CodeUri exists).
+# The template's functions (key-rotation has no route: sam build builds it, the fixtures do not call it).
 BINARIES=(register login logout protected admin health key-rotation)
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 rm -rf "$WORK"
-mkdir -p "$WORK/fn"
+mkdir -p "$WORK"
 
 [ -x "$SAM" ] || die "$SAM is missing: run 'make sam-tools'"
 docker info >/dev/null 2>&1 || die "no Docker engine answers: start dockerd (sam local runs functions in containers)"
 [ "$(uname -m)" = x86_64 ] || die "this target builds host binaries for an x86_64 template; on $(uname -m) use Architecture=arm64"
 
 started=$(date +%s)
-packages=()
-for b in "${BINARIES[@]}"; do packages+=(-p "cloudmind-$b"); done
-cargo build --locked -q -p cloudmind "${packages[@]}"
-for b in "${BINARIES[@]}"; do
-  mkdir -p "$WORK/fn/$b"
-  ln -f "target/debug/$b" "$WORK/fn/$b/bootstrap" 2>/dev/null || cp "target/debug/$b" "$WORK/fn/$b/bootstrap"
-done
+cargo build --locked -q -p cloudmind # the CLI (create-tables)
+# `sam build` through the template's own build metadata (BuildMethod: makefile, the Makefile's build-<LogicalId>
+# targets), with LAMBDA_ARCH=host: one debug build of the seven binaries, the ones make test already built.
+LAMBDA_ARCH=host "$SAM" build --template template.yaml --build-in-source --build-dir "$WORK/build" \
+  --parameter-overrides Architecture=x86_64 >"$WORK/build.log" 2>&1 ||
+  { tail -n 40 "$WORK/build.log" >&2; die "sam build failed (log: $WORK/build.log)"; }
+built=$(find "$WORK/build" -name bootstrap | wc -l)
+[ "$built" -eq "${#BINARIES[@]}" ] || die "sam build left $built bootstrap files for ${#BINARIES[@]} functions"
 ./scripts/lambda_base_image.sh "${BINARIES[@]/#/target/debug/}"
-
-# The template with each function's CodeUri at its binary (the build metadata is for `sam build`).
-python3 - "$WORK" template.yaml >"$WORK/template.yaml" <<'PY'
-import re, sys
-work, binary, out = sys.argv[1], None, []
-for line in open(sys.argv[2]):
-    m = re.match(r"\s+Binary: (\S+)", line)
-    if m:
-        binary = m.group(1)
-    if line.strip() == "CodeUri: ." and binary:
-        line = line.replace("CodeUri: .", f"CodeUri: {work}/fn/{binary}")
-        binary = None
-    out.append(line)
-sys.stdout.write("".join(out))
-PY
 
 # The bridge's gateway: the address of the host that containers on Docker's default network reach.
 GATEWAY=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)
@@ -80,7 +66,7 @@ target/debug/cloudmind create-tables >/dev/null
 ADMIN_PASSWORD='Sam-Local-Admin-Pass-42!'
 printf '%s\n' "$ADMIN_PASSWORD" | JWT_SECRET_KEY=unused-here-0123456789abcdefghijklmnop target/debug/cloudmind create-admin --username root >/dev/null
 
-SAM_ARGS=(--template "$WORK/template.yaml" --env-vars "$WORK/env.json" --invoke-image "$IMAGE" --skip-pull-image
+SAM_ARGS=(--template "$WORK/build/template.yaml" --env-vars "$WORK/env.json" --invoke-image "$IMAGE" --skip-pull-image
   --parameter-overrides Architecture=x86_64 --region us-east-1)
 echo "setup: $(( $(date +%s) - started )) s"
 

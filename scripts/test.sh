@@ -56,6 +56,7 @@ fi
 "$SAM_VENV/bin/cfn-lint" template.yaml
 "$SAM_VENV/bin/sam" validate --lint --template template.yaml --region eu-west-1
 bash -n infra/bulletproof_deploy.sh infra/smoke_test.sh scripts/invoke.sh
+./scripts/deploy_script_test.sh
 log "sam local: every events/ fixture through sam local invoke, then start-api and the smoke test, in containers"
 ./scripts/sam_local.sh
 
