@@ -78,6 +78,14 @@ fn template() -> Value {
     serde_yaml::from_str(&text).expect("template.yaml parses")
 }
 
+/// The binary `sam build` packages for a template function: the Makefile's `build-<LogicalId>` target (SAM's
+/// `makefile` build method) names it as `build-<LogicalId>: FUNCTION_BINARY := <binary>`.
+fn makefile_binary(logical_id: &str) -> Option<String> {
+    let text = std::fs::read_to_string(root().join("Makefile")).expect("Makefile");
+    let prefix = format!("build-{logical_id}: FUNCTION_BINARY := ");
+    text.lines().find_map(|line| line.strip_prefix(&prefix)).map(|b| b.trim().to_string())
+}
+
 /// A template function: logical id, binary, and its `(METHOD, path)` routes.
 type TemplateFunction = (String, String, BTreeSet<(String, String)>);
 
@@ -89,8 +97,9 @@ fn template_functions() -> Vec<TemplateFunction> {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_string();
-        assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{id:?}");
+        let id_str = id.as_str().expect("logical id");
+        assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("makefile"), "{id:?}");
+        let binary = makefile_binary(id_str).unwrap_or_else(|| panic!("the Makefile has no build-{id_str} target"));
         let mut routes = BTreeSet::new();
         if let Some(events) = resource["Properties"]["Events"].as_mapping() {
             for (_, event) in events {
@@ -174,14 +183,15 @@ fn no_policy_grants_a_wildcard_action() {
     }
 }
 
-/// The IAM actions granted to the function resource whose `Binary` is `binary`.
+/// The IAM actions granted to the function resource that `sam build` builds from `binary`.
 fn granted_actions(binary: &str) -> Vec<String> {
     let t = template();
     let resource = t["Resources"]
         .as_mapping()
         .unwrap()
-        .values()
-        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .iter()
+        .find(|(id, _)| id.as_str().and_then(makefile_binary).as_deref() == Some(binary))
+        .map(|(_, r)| r)
         .unwrap_or_else(|| panic!("no template function for {binary}"));
     let mut out = Vec::new();
     actions(&resource["Properties"]["Policies"], &mut out);
