@@ -83,7 +83,8 @@ clean: ## Remove build output
 #   LAMBDA_ARCH=x86_64  with `--parameter-overrides Architecture=x86_64`: cargo lambda build --release --x86-64
 #   LAMBDA_ARCH=host    a debug build for this machine (make sam-local: sam local on the host's architecture)
 LAMBDA_ARCH ?= arm64
-LAMBDA_BINARIES := register login logout protected admin health key-rotation
+# functions.tsv lists the template's functions: logical id (without `Function`), binary, crate, kind.
+LAMBDA_BINARIES := $(shell awk -F'\t' '!/^\#/ {print $$2}' functions.tsv)
 LAMBDA_PACKAGES := $(LAMBDA_BINARIES:%=-p cloudmind-%)
 
 .PHONY: lambda-binaries
@@ -103,15 +104,10 @@ else
 $(error LAMBDA_ARCH must be arm64, x86_64 or host, not $(LAMBDA_ARCH))
 endif
 
-build-RegisterFunction: FUNCTION_BINARY := register
-build-LoginFunction: FUNCTION_BINARY := login
-build-LogoutFunction: FUNCTION_BINARY := logout
-build-ProtectedFunction: FUNCTION_BINARY := protected
-build-AdminFunction: FUNCTION_BINARY := admin
-build-HealthFunction: FUNCTION_BINARY := health
-build-KeyRotationFunction: FUNCTION_BINARY := key-rotation
+# The binary of `build-<Id>Function`: the second column of its functions.tsv line.
+function_binary = $(shell awk -F'\t' -v id='$(1)' '$$1 == id {print $$2}' functions.tsv)
 
 build-%Function: lambda-binaries
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is unset: sam build sets it" >&2; exit 1; }
-	@test -n "$(FUNCTION_BINARY)" || { echo "no binary for $*Function: add it above" >&2; exit 1; }
-	cp $(call lambda_binary,$(FUNCTION_BINARY)) "$(ARTIFACTS_DIR)/bootstrap"
+	@test -n "$(call function_binary,$*)" || { echo "$*Function is not in functions.tsv" >&2; exit 1; }
+	cp $(call lambda_binary,$(call function_binary,$*)) "$(ARTIFACTS_DIR)/bootstrap"

@@ -16,8 +16,9 @@ ROOT=$PWD
 WORK="$ROOT/.tmp/sam-local"
 SAM="${SAM:-$ROOT/.tmp/sam-venv/bin/sam}"
 IMAGE=cloudmind/lambda-base:local
-# The template's functions (key-rotation has no route: sam build builds it, the fixtures do not call it).
-BINARIES=(register login logout protected admin health key-rotation)
+# The template's functions, from functions.tsv (key-rotation has no route: sam build builds it, the fixtures do not
+# call it).
+mapfile -t BINARIES < <(awk -F'\t' '!/^#/ {print $2}' functions.tsv)
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -71,9 +72,8 @@ SAM_ARGS=(--template "$WORK/build/template.yaml" --env-vars "$WORK/env.json" --i
 echo "setup: $(( $(date +%s) - started )) s"
 
 # 1. sam local invoke, fixture by fixture.
-logical() { # the template's logical id of a binary
-  case $1 in register) echo RegisterFunction ;; login) echo LoginFunction ;; logout) echo LogoutFunction ;;
-    protected) echo ProtectedFunction ;; admin) echo AdminFunction ;; health) echo HealthFunction ;; esac
+logical() { # the template's logical id of a binary (functions.tsv)
+  awk -F'\t' -v b="$1" '!/^#/ && $2 == b {print $1 "Function"}' functions.tsv
 }
 invoke() { # invoke BINARY EVENT_FILE -> the response JSON
   "$SAM" local invoke "$(logical "$1")" -e "$2" "${SAM_ARGS[@]}" 2>>"$WORK/invoke.log" </dev/null | tail -n 1

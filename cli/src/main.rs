@@ -1,27 +1,28 @@
-//! `cloudmind`: the local server and admin tasks.
+//! `cloudmind`: the operator's commands (the local server, the first admin, tables, the settings as a function
+//! reads them), and the attack and load tools of `cloudmind-attack` under the same name.
 //!
 //! ```text
 //! cloudmind serve [--host 127.0.0.1] [--port 8000]   all functions behind one local server
-//! cloudmind create-admin --username NAME             create (or promote) an admin in the configured store
+//! cloudmind create-admin --username NAME             create an admin in the configured store
+//! cloudmind create-tables                            the DynamoDB tables, for an emulator or a first deploy
 //! cloudmind check-config                             load the settings as a function would, print a summary
 //! cloudmind loadtest --url URL --endpoint /health --concurrent 200 --output results.json
 //! cloudmind probe --url URL [--signing-key-env VAR] --output probe.json
 //! ```
-
-mod loadtest;
-mod probe;
-mod report;
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use cloudmind_platform::config::{KeySource, Settings};
-use cloudmind_platform::telemetry;
-use cloudmind_platform::wiring::Wiring;
+use cloudmind_attack::{loadtest, probe};
 use cloudmind_registry::App;
 use cloudmind_registry::admin::{AdminOutcome, ensure_admin};
+use cloudmind_security::store::StoreKind;
+use cloudmind_serving::config::{KeySource, Settings};
+use cloudmind_serving::function::Ports as _;
+use cloudmind_serving::telemetry;
+use cloudmind_wiring::Wiring;
 use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Parser)]
@@ -123,7 +124,7 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let limiter = wiring.limiter().await?.backend();
-    let store = wiring.store_name();
+    let store = wiring.store_kind();
     eprintln!("CloudMind listening on http://{local} (store: {store}, limiter: {limiter}); Ctrl-C stops");
     tracing::info!(event = "server_started", address = %local, environment = %wiring.settings().environment);
     // The connection caps can be raised for a load test from one machine (`cloudmind loadtest --concurrent 200`).
@@ -149,10 +150,10 @@ async fn create_tables(settings: &Settings) -> Result<(), Box<dyn std::error::Er
     if !infra.uses_dynamodb() {
         return Err("set DYNAMODB_ENDPOINT (an emulator) or USERS_TABLE/SECURITY_TABLE (AWS) first".into());
     }
-    let sdk = cloudmind_platform::aws::sdk_config().await;
-    let client = cloudmind_platform::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
+    let sdk = cloudmind_adapters::aws::sdk_config().await;
+    let client = cloudmind_adapters::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
     let created =
-        cloudmind_platform::aws::tables::create_tables(&client, infra.users_table(), infra.security_table()).await?;
+        cloudmind_adapters::aws::tables::create_tables(&client, infra.users_table(), infra.security_table()).await?;
     if created.is_empty() {
         println!("tables {} and {} exist", infra.users_table(), infra.security_table());
     } else {
@@ -163,7 +164,7 @@ async fn create_tables(settings: &Settings) -> Result<(), Box<dyn std::error::Er
 
 async fn create_admin(settings: Settings, username: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let wiring = Wiring::new(settings);
-    if wiring.store_name() == "memory" {
+    if wiring.store_kind() == StoreKind::Memory {
         return Err("no persistent store is configured (DYNAMODB_ENDPOINT or AWS settings); for the local server \
                     on memory, set CLOUDMIND_ADMIN_USERNAME and CLOUDMIND_ADMIN_PASSWORD before `cloudmind serve`"
             .into());

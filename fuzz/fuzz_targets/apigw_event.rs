@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::wiring::Wiring;
+use cloudmind_serving::config::Settings;
+use cloudmind_wiring::Wiring;
 use cloudmind_registry::App;
 use libfuzzer_sys::fuzz_target;
 
@@ -27,7 +27,7 @@ fn settings() -> Settings {
 /// The event as the Lambda runtime turns it into a request. `lambda_http` panics on some events API Gateway does not
 /// send (a `Host` header with a space, say: `Url::parse(..).unwrap()` in `build_request_uri`); the runtime's panic
 /// layer turns that into an invocation error before any CloudMind code runs, so such inputs are skipped here.
-fn runtime_conversion(text: &str) -> Option<Result<cloudmind_platform::Request, serde_json::Error>> {
+fn runtime_conversion(text: &str) -> Option<Result<cloudmind_serving::Request, serde_json::Error>> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let converted = std::panic::catch_unwind(|| lambda_http::request::from_str(text)).ok();

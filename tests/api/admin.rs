@@ -37,7 +37,7 @@ async fn rate_limit_stats_show_policies_totals_offenders_and_blocks() {
     let r = app.get_with("/api/v1/admin/rate-limit-stats", &admin).await;
     assert_eq!(r.status(), 200);
     let s: Value = r.json().await.unwrap();
-    assert_eq!(s["backend"], app.backends.limiter.backend());
+    assert_eq!(s["backend"], app.backends.limiter.backend().as_str());
     assert_eq!(s["degraded"], false);
     let login = s["policies"].as_array().unwrap().iter().find(|p| p["name"] == "login").unwrap();
     assert_eq!(

@@ -4,9 +4,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use cloudmind_platform::routes::Access;
-use cloudmind_platform::wiring::{Port, Wiring};
 use cloudmind_registry::{FunctionId, all_routes};
+use cloudmind_serving::function::Port;
+use cloudmind_serving::routes::Access;
+use cloudmind_wiring::Wiring;
 use serde_yaml::Value;
 
 fn root() -> PathBuf {
@@ -45,7 +46,7 @@ fn openapi_operation_ids_match_the_route_table() {
     let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(root().join("openapi.yaml")).unwrap()).unwrap();
     for entry in all_routes() {
         let r = entry.route;
-        let op = &spec["paths"][r.path][r.method.to_lowercase().as_str()];
+        let op = &spec["paths"][r.path][r.method.as_str().to_lowercase().as_str()];
         assert_eq!(op["operationId"].as_str(), Some(r.operation_id), "{} {}", r.method, r.path);
         let public = op["security"].as_sequence().is_some_and(|s| s.is_empty());
         assert_eq!(public, entry.access == Access::Public, "{} {}", r.method, r.path);
@@ -78,12 +79,34 @@ fn template() -> Value {
     serde_yaml::from_str(&text).expect("template.yaml parses")
 }
 
+/// One line of `functions.tsv`: a Lambda of the template.
+#[derive(Debug, Clone)]
+struct ListedFunction {
+    /// The logical id without its `Function` suffix (`Register`).
+    id: String,
+    binary: String,
+    krate: String,
+    /// `api` (routes through API Gateway) or `rotation`.
+    kind: String,
+}
+
+fn listed_functions() -> Vec<ListedFunction> {
+    let text = std::fs::read_to_string(root().join("functions.tsv")).expect("functions.tsv");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cols.len(), 4, "functions.tsv: {line:?} is not id, binary, crate, kind");
+            ListedFunction { id: cols[0].into(), binary: cols[1].into(), krate: cols[2].into(), kind: cols[3].into() }
+        })
+        .collect()
+}
+
 /// The binary `sam build` packages for a template function: the Makefile's `build-<LogicalId>` target (SAM's
-/// `makefile` build method) names it as `build-<LogicalId>: FUNCTION_BINARY := <binary>`.
+/// `makefile` build method) copies the binary `functions.tsv` names for it.
 fn makefile_binary(logical_id: &str) -> Option<String> {
-    let text = std::fs::read_to_string(root().join("Makefile")).expect("Makefile");
-    let prefix = format!("build-{logical_id}: FUNCTION_BINARY := ");
-    text.lines().find_map(|line| line.strip_prefix(&prefix)).map(|b| b.trim().to_string())
+    let id = logical_id.strip_suffix("Function")?;
+    listed_functions().into_iter().find(|f| f.id == id).map(|f| f.binary)
 }
 
 /// A template function: logical id, binary, and its `(METHOD, path)` routes.
@@ -201,7 +224,7 @@ fn granted_actions(binary: &str) -> Vec<String> {
 #[tokio::test]
 async fn each_function_is_granted_secrets_manager_exactly_when_it_builds_a_key_provider() {
     for &function in FunctionId::ALL {
-        let settings = cloudmind_platform::config::Settings::from_lookup(|_| None).unwrap();
+        let settings = cloudmind_serving::config::Settings::from_lookup(|_| None).unwrap();
         let ports = function.ports(Wiring::new(settings)).await.unwrap();
         let grants = granted_actions(function.name());
         let reads_secret = grants.iter().any(|a| a == "secretsmanager:GetSecretValue");
@@ -257,4 +280,149 @@ fn openapi_lists_every_security_event_type() {
     let kinds: BTreeSet<String> =
         cloudmind_security::events::EventKind::ALL.iter().map(|k| k.as_str().to_string()).collect();
     assert_eq!(listed, kinds);
+}
+
+/// The top-level modules of a crate (`src/x.rs` or `src/x/`) and, for each, the modules of the same crate its files
+/// name (`crate::y`).
+fn module_graph(krate: &Path) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    fn text_of(path: &Path, out: &mut String) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).unwrap() {
+                text_of(&entry.unwrap().path(), out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push_str(&std::fs::read_to_string(path).unwrap());
+        }
+    }
+    let src = krate.join("src");
+    let mut modules = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "lib" || name == "main" || !(path.is_dir() || path.extension().is_some_and(|e| e == "rs")) {
+            continue;
+        }
+        let mut text = String::new();
+        text_of(&path, &mut text);
+        modules.insert(name, text);
+    }
+    let names: BTreeSet<String> = modules.keys().cloned().collect();
+    // What the crate root re-exports (`pub use problem::{ApiError, FieldError};`) stands for its module.
+    let root_text =
+        std::fs::read_to_string(src.join("lib.rs")).or_else(|_| std::fs::read_to_string(src.join("main.rs")));
+    let mut aliases = std::collections::BTreeMap::new();
+    for line in root_text.unwrap_or_default().lines() {
+        if let Some(rest) = line.trim().strip_prefix("pub use ") {
+            let (module, items) = rest.split_once("::").unwrap_or(("", ""));
+            for item in items.trim_matches(|c| c == '{' || c == '}' || c == ';').split(',') {
+                aliases.insert(item.trim().to_string(), module.to_string());
+            }
+        }
+    }
+    modules
+        .iter()
+        .map(|(name, text)| {
+            let mut uses = BTreeSet::new();
+            for (i, _) in text.match_indices("crate::") {
+                let rest = &text[i + "crate::".len()..];
+                let named: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(group) => group.split('}').next().unwrap_or("").split(',').map(str::trim).collect(),
+                    None => vec![rest],
+                };
+                for n in named {
+                    let module: String = n.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    let module = aliases.get(&module).cloned().unwrap_or(module);
+                    if &module != name && names.contains(&module) {
+                        uses.insert(module);
+                    }
+                }
+            }
+            (name.clone(), uses)
+        })
+        .collect()
+}
+
+#[test]
+fn the_files_of_each_crate_depend_on_each_other_one_way() {
+    for krate in
+        ["shared/security", "shared/serving", "shared/adapters", "shared/wiring", "shared/registry", "cli", "attack"]
+    {
+        let graph = module_graph(&root().join(krate));
+        // Depth-first search for a cycle: a module reached again while it is still on the path.
+        fn visit<'a>(
+            m: &'a str,
+            graph: &'a std::collections::BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<&'a str>,
+            done: &mut BTreeSet<&'a str>,
+        ) -> Option<Vec<String>> {
+            if let Some(at) = path.iter().position(|p| *p == m) {
+                let mut cycle: Vec<String> = path[at..].iter().map(|s| s.to_string()).collect();
+                cycle.push(m.to_string());
+                return Some(cycle);
+            }
+            if !done.insert(m) {
+                return None;
+            }
+            path.push(m);
+            for next in &graph[m] {
+                if let Some(cycle) = visit(next, graph, path, done) {
+                    return Some(cycle);
+                }
+            }
+            path.pop();
+            None
+        }
+        let mut done = BTreeSet::new();
+        for m in graph.keys() {
+            let cycle = visit(m, &graph, &mut Vec::new(), &mut done);
+            assert!(cycle.is_none(), "{krate}: modules in a cycle: {}", cycle.unwrap_or_default().join(" → "));
+        }
+    }
+}
+
+#[test]
+fn functions_tsv_lists_every_function_with_everything_it_costs_outside_rust() {
+    let listed = listed_functions();
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let has = |section: &str, name: &str| t[section].as_mapping().unwrap().contains_key(name);
+    // Exactly the template's functions, and the registry's functions are exactly its `api` ones.
+    let in_template: BTreeSet<String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(id, _)| id.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(in_template, listed.iter().map(|f| format!("{}Function", f.id)).collect());
+    let api: BTreeSet<String> = listed.iter().filter(|f| f.kind == "api").map(|f| f.binary.clone()).collect();
+    assert_eq!(api, function_names(), "the registry's functions are functions.tsv's api ones");
+    let dashboard = format!("{:?}", t["Resources"]["Dashboard"]);
+    let expected = std::fs::read_to_string(root().join("events/expected.tsv")).unwrap();
+    for f in &listed {
+        assert!(["api", "rotation"].contains(&f.kind.as_str()), "{}: kind {}", f.id, f.kind);
+        let manifest = std::fs::read_to_string(root().join(&f.krate).join("Cargo.toml")).expect("the crate exists");
+        assert!(manifest.contains(&format!("name = \"{}\"", f.binary)), "{}: its crate builds no {}", f.krate, f.binary);
+        assert!(has("Resources", &format!("{}LogGroup", f.id)), "{}LogGroup", f.id);
+        if f.kind == "api" {
+            for name in [format!("{}DeployErrorsAlarm", f.id), format!("{}ErrorsAlarm", f.id), format!("{}ThrottlesAlarm", f.id)]
+            {
+                assert!(has("Resources", &name), "template.yaml has no {name}");
+            }
+            assert!(has("Parameters", &format!("{}ReservedConcurrency", f.id)), "{}ReservedConcurrency", f.id);
+            assert!(has("Conditions", &format!("Reserve{}", f.id)), "Reserve{}", f.id);
+            let widgets = dashboard.matches(&format!("${{{}Function}}", f.id)).count();
+            assert!(widgets >= 4, "the dashboard shows {}Function in {widgets} widgets, not 4", f.id);
+            let fixtures = expected.lines().filter(|l| l.split('\t').nth(1) == Some(f.binary.as_str())).count();
+            assert!(fixtures > 0, "events/expected.tsv has no fixture of {}", f.binary);
+        }
+    }
+    // The Makefile's build-<Id>Function targets read the list (as sam build calls them).
+    for f in &listed {
+        let out = std::process::Command::new("make")
+            .current_dir(root())
+            .args(["-n", &format!("build-{}Function", f.id), "ARTIFACTS_DIR=/nowhere", "LAMBDA_ARCH=host"])
+            .output()
+            .expect("make runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("cp target/debug/{} ", f.binary)), "make build-{}Function: {text}", f.id);
+    }
 }

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use cloudmind_platform::Request;
 use cloudmind_registry::FunctionId;
+use cloudmind_serving::Request;
 use cloudmind_tests::{GOOD_PASSWORD, TestApp};
 use lambda_http::{Body, RequestExt};
 use serde_json::Value;

@@ -1,5 +1,6 @@
 //! The main user journeys.
 
+use cloudmind_security::ratelimit::LimiterBackend;
 use cloudmind_tests::{GOOD_PASSWORD, TestApp, assert_problem, assert_security_headers, logs};
 use serde_json::{Value, json};
 
@@ -13,7 +14,7 @@ async fn health_answers_in_the_seed_shape() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "healthy");
     assert_eq!(body["environment"], "test");
-    if app.backends.limiter.backend() == "redis" {
+    if app.backends.limiter.backend() == LimiterBackend::Redis {
         assert_eq!(body["redis"]["mode"], "redis");
         assert_eq!(body["redis"]["redis_connected"], true);
         assert!(body["redis"]["redis_memory_used"].is_string(), "{body}");

@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::wiring::{Port, Wiring, WiringError};
 use cloudmind_registry::FunctionId;
+use cloudmind_serving::config::Settings;
+use cloudmind_serving::function::{Port, WiringError};
+use cloudmind_wiring::Wiring;
 use lambda_http::Body;
 use serde_json::Value;
 

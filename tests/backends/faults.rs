@@ -5,12 +5,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::wiring::Wiring;
 use cloudmind_registry::{App, FunctionId};
 use cloudmind_security::clock::now_ms;
+use cloudmind_serving::config::Settings;
 use cloudmind_tests::proxy::{Fault, FaultProxy};
 use cloudmind_tests::{TestApp, assert_problem, required_env};
+use cloudmind_wiring::Wiring;
 use lambda_http::RequestExt as _;
 use serde_json::Value;
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use cloudmind_security::clock::now_ms;
 use cloudmind_security::events::EventKind;
 use cloudmind_security::lockout::{Acquire, LockoutPolicy};
+use cloudmind_security::store::StoreKind;
 use cloudmind_security::tokens::SigningKey;
 use cloudmind_tests::services::{self, moto_requests, moto_reset, redis_commands, redis_reset};
 use cloudmind_tests::{GOOD_PASSWORD, TestApp, assert_problem, claims_of, required_env};
@@ -25,7 +26,7 @@ async fn expired_denylist_and_lockout_items_are_ignored_before_dynamodb_deletes_
     required_env("DYNAMODB_ENDPOINT");
     let app = TestApp::spawn().await;
     let b = &app.backends;
-    assert_eq!(b.store, "dynamodb");
+    assert_eq!(b.store, StoreKind::DynamoDb);
     let now = now_ms();
     // A denylist entry already past its expiry: moto never deletes it, the read ignores it.
     b.denylist.deny("expired-jti", now - 1_000).await.unwrap();
@@ -52,7 +53,7 @@ async fn mfa_and_device_items_expire_on_read_and_their_updates_are_atomic_in_dyn
     required_env("DYNAMODB_ENDPOINT");
     let app = TestApp::spawn().await;
     let b = &app.backends;
-    assert_eq!(b.store, "dynamodb");
+    assert_eq!(b.store, StoreKind::DynamoDb);
     let now = now_ms();
     let old = Challenge { username: "amy".into(), expires_at: now - 1, remember_device: false };
     b.mfa.put_challenge("old", &old).await.unwrap();
@@ -98,8 +99,8 @@ async fn lockout_slots_are_atomic_in_dynamodb() {
 #[tokio::test]
 async fn a_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key() {
     let endpoint = required_env("SECRETS_MANAGER_ENDPOINT");
-    let sdk = cloudmind_platform::aws::sdk_config().await;
-    let client = cloudmind_platform::aws::secrets_client(&sdk, Some(&endpoint));
+    let sdk = cloudmind_adapters::aws::sdk_config().await;
+    let client = cloudmind_adapters::aws::secrets_client(&sdk, Some(&endpoint));
     let old_key = format!("first-signing-key-{}-0123456789abcdef", cloudmind_tests::namespace());
     let new_key = format!("second-signing-key-{}-0123456789abcdef", cloudmind_tests::namespace());
     let created = client
@@ -133,10 +134,10 @@ async fn a_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_k
 /// version, tested, made current; the functions then sign with it and still verify tokens under the old one.
 #[tokio::test]
 async fn the_rotation_function_makes_a_new_current_key_and_old_tokens_still_verify() {
-    use cloudmind_platform::aws::rotation;
+    use cloudmind_adapters::aws::rotation;
     let endpoint = required_env("SECRETS_MANAGER_ENDPOINT");
-    let sdk = cloudmind_platform::aws::sdk_config().await;
-    let client = cloudmind_platform::aws::secrets_client(&sdk, Some(&endpoint));
+    let sdk = cloudmind_adapters::aws::sdk_config().await;
+    let client = cloudmind_adapters::aws::secrets_client(&sdk, Some(&endpoint));
     let old_key = format!("rotated-signing-key-{}-0123456789abcdef", cloudmind_tests::namespace());
     let created = client
         .create_secret()
@@ -337,7 +338,7 @@ async fn with_dynamodb_down_protected_requests_are_503_never_200() {
 
 #[tokio::test]
 async fn the_redis_offenders_set_stays_bounded_under_a_flood_of_refused_clients() {
-    use cloudmind_platform::aws::redis::RedisLimiter;
+    use cloudmind_adapters::aws::redis::RedisLimiter;
     use cloudmind_security::ratelimit::{
         Admission, BlockPolicy, Limit, Limiter, Policy, PolicyId, Subject, WindowCheck,
     };
@@ -366,8 +367,8 @@ async fn a_password_typed_as_a_username_is_not_stored_in_the_lockout_item() {
         assert_problem(app.login(typed, "anything").await, 401, "invalid_credentials").await;
     }
     let infra = &app.settings.infrastructure;
-    let sdk = cloudmind_platform::aws::sdk_config().await;
-    let client = cloudmind_platform::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
+    let sdk = cloudmind_adapters::aws::sdk_config().await;
+    let client = cloudmind_adapters::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
     let items = client.scan().table_name(infra.security_table()).send().await.unwrap().items.unwrap_or_default();
     let lockouts: Vec<_> = items.iter().filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("LOCKOUT#"))).collect();
     assert_eq!(lockouts.len(), 1, "the failures were counted on one item");

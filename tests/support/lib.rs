@@ -9,16 +9,18 @@ pub mod proxy;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::wiring::Wiring;
 use cloudmind_registry::App;
 use cloudmind_registry::admin::ensure_admin;
 pub use cloudmind_registry::server::Limits;
 use cloudmind_security::events::EventSink;
 use cloudmind_security::lockout::LockoutStore;
 use cloudmind_security::ratelimit::Limiter;
+use cloudmind_security::store::StoreKind;
 use cloudmind_security::tokens::TokenDenylist;
 use cloudmind_security::users::{SessionLookup, UserStore};
+use cloudmind_serving::config::Settings;
+use cloudmind_serving::function::Ports as _;
+use cloudmind_wiring::Wiring;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -32,9 +34,9 @@ pub const GOOD_PASSWORD: &str = "Correct-Horse-42-Battery";
 
 /// The ports of a test server, for tests that look behind the API.
 #[derive(Clone)]
-pub struct Ports {
-    /// `memory` or `dynamodb`.
-    pub store: &'static str,
+pub struct Backends {
+    /// Where users and the audit trail live.
+    pub store: StoreKind,
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionLookup>,
     pub denylist: Arc<dyn TokenDenylist>,
@@ -51,7 +53,7 @@ pub struct TestApp {
     pub client: Client,
     pub settings: Settings,
     pub wiring: Wiring,
-    pub backends: Ports,
+    pub backends: Backends,
     pub app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -157,8 +159,8 @@ impl TestApp {
     pub async fn serving_within(wiring: Wiring, limits: Limits) -> Self {
         logs::capture();
         let app = Arc::new(App::build(&wiring).await.expect("functions built"));
-        let backends = Ports {
-            store: wiring.store_name(),
+        let backends = Backends {
+            store: wiring.store_kind(),
             users: wiring.users().await.unwrap(),
             sessions: wiring.sessions().await.unwrap(),
             denylist: wiring.denylist().await.unwrap(),
@@ -254,9 +256,9 @@ impl TestApp {
 pub async fn wiring_for(settings: Settings) -> Wiring {
     let infra = &settings.infrastructure;
     if infra.uses_dynamodb() {
-        let sdk = cloudmind_platform::aws::sdk_config().await;
-        let client = cloudmind_platform::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
-        cloudmind_platform::aws::tables::create_tables(&client, infra.users_table(), infra.security_table())
+        let sdk = cloudmind_adapters::aws::sdk_config().await;
+        let client = cloudmind_adapters::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
+        cloudmind_adapters::aws::tables::create_tables(&client, infra.users_table(), infra.security_table())
             .await
             .expect("tables created in the emulator");
     }

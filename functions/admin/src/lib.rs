@@ -2,10 +2,6 @@
 
 use std::sync::Arc;
 
-use cloudmind_platform::function::Function;
-use cloudmind_platform::gate::{AdminPrincipal, Call, Gate, Reply};
-use cloudmind_platform::routes::{Operation, Route};
-use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::clock::rfc3339;
 use cloudmind_security::events::{EventKind, EventSink};
 use cloudmind_security::lockout::LockoutStore;
@@ -13,6 +9,9 @@ use cloudmind_security::mfa::MfaStore;
 use cloudmind_security::ratelimit::{Policies, PolicyId, Subject};
 use cloudmind_security::validation::Username;
 use cloudmind_security::{ApiError, FieldError};
+use cloudmind_serving::function::{Function, Ports, WiringError};
+use cloudmind_serving::gate::{AdminPrincipal, Call, Gate, Reply, StatusCode};
+use cloudmind_serving::routes::{Method, Operation, Route};
 use serde_json::{Map, Value, json};
 
 /// The admin function.
@@ -42,14 +41,18 @@ impl Operation for Op {
         let api = PolicyId::Api;
         match self {
             Self::GetRateLimitStats => {
-                Route::new("GET", "/api/v1/admin/rate-limit-stats", "getRateLimitStats", api, false)
+                Route::new(Method::GET, "/api/v1/admin/rate-limit-stats", "getRateLimitStats", api, false)
             }
             Self::ListSecurityEvents => {
-                Route::new("GET", "/api/v1/admin/security-events", "listSecurityEvents", api, false)
+                Route::new(Method::GET, "/api/v1/admin/security-events", "listSecurityEvents", api, false)
             }
-            Self::UnlockUser => Route::new("POST", "/api/v1/admin/users/{username}/unlock", "unlockUser", api, false),
-            Self::ResetMfa => Route::new("DELETE", "/api/v1/admin/users/{username}/mfa", "resetUserMfa", api, false),
-            Self::DeleteBlock => Route::new("DELETE", "/api/v1/admin/blocks/{key}", "deleteBlock", api, false),
+            Self::UnlockUser => {
+                Route::new(Method::POST, "/api/v1/admin/users/{username}/unlock", "unlockUser", api, false)
+            }
+            Self::ResetMfa => {
+                Route::new(Method::DELETE, "/api/v1/admin/users/{username}/mfa", "resetUserMfa", api, false)
+            }
+            Self::DeleteBlock => Route::new(Method::DELETE, "/api/v1/admin/blocks/{key}", "deleteBlock", api, false),
         }
     }
 }
@@ -59,13 +62,13 @@ impl Function for Admin {
     type Op = Op;
     type Caller = AdminPrincipal;
 
-    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
+    async fn build<P: Ports>(ports: &P) -> Result<Self, WiringError> {
         Ok(Self {
-            gate: wiring.gate::<Self>().await?,
-            lockouts: wiring.lockouts().await?,
-            events: wiring.events().await?,
-            policies: wiring.settings().rate_limits.clone(),
-            mfa: wiring.mfa().await?,
+            gate: ports.gate::<Self>().await?,
+            lockouts: ports.lockouts().await?,
+            events: ports.events().await?,
+            policies: ports.settings().rate_limits.clone(),
+            mfa: ports.mfa().await?,
         })
     }
 
@@ -92,9 +95,9 @@ async fn rate_limit_stats(state: &Admin, call: &Call<AdminPrincipal>) -> Result<
     let blocked: Vec<Value> =
         stats.blocked.iter().map(|b| json!({"key": b.key, "reason": b.reason, "until": rfc3339(b.until)})).collect();
     Ok(Reply::json(
-        200,
+        StatusCode::OK,
         json!({
-            "backend": limiter.backend(),
+            "backend": limiter.backend().as_str(),
             "degraded": limiter.degraded(),
             "policies": state.policies.all(),
             "totals": stats.totals,
@@ -135,7 +138,7 @@ async fn security_events(state: &Admin, call: &Call<AdminPrincipal>) -> Result<R
     }
     let page = state.events.list(kind, limit, cursor).await?;
     let events: Vec<Value> = page.events.iter().map(|e| e.public()).collect();
-    Ok(Reply::json(200, json!({"events": events, "next_cursor": page.next_cursor})))
+    Ok(Reply::json(StatusCode::OK, json!({"events": events, "next_cursor": page.next_cursor})))
 }
 
 async fn unlock(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, ApiError> {
@@ -153,7 +156,7 @@ async fn unlock(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, Api
     let username = Username::lockout_key(raw);
     state.lockouts.clear(&username).await?;
     let event = call.event(EventKind::UserUnlocked).username(&username).detail(format!("by {admin}"));
-    state.gate.audit().record(event).await;
+    state.gate.observer().record(event).await;
     Ok(Reply::no_content())
 }
 
@@ -165,7 +168,7 @@ async fn reset_mfa(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Reply, 
         Username::parse(call.param("username").unwrap_or_default()).map_err(|e| ApiError::ValidationFailed(vec![e]))?;
     state.mfa.disable(username.as_str()).await?;
     let event = call.event(EventKind::MfaDisabled).username(username.as_str()).detail(format!("reset by {admin}"));
-    state.gate.audit().record(event).await;
+    state.gate.observer().record(event).await;
     Ok(Reply::no_content())
 }
 
@@ -178,7 +181,7 @@ async fn delete_block(state: &Admin, call: &Call<AdminPrincipal>) -> Result<Repl
     };
     if state.gate.limiter().unblock(&key).await? {
         let event = call.event(EventKind::ClientUnblocked).detail(format!("key={key} by {admin}"));
-        state.gate.audit().record(event).await;
+        state.gate.observer().record(event).await;
     }
     Ok(Reply::no_content())
 }

@@ -1,5 +1,5 @@
 //! The `admin` Lambda.
 
 fn main() -> Result<(), lambda_http::Error> {
-    cloudmind_platform::function::run_lambda::<cloudmind_admin::Admin>()
+    cloudmind_wiring::run_lambda::<cloudmind_admin::Admin>()
 }

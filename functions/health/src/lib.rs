@@ -10,15 +10,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cloudmind_platform::function::Function;
-use cloudmind_platform::gate::{Anonymous, Call, Gate, Reply};
-use cloudmind_platform::metrics::REQUESTS;
-use cloudmind_platform::routes::{Operation, Route};
-use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::ApiError;
 use cloudmind_security::clock::rfc3339;
 use cloudmind_security::ratelimit::PolicyId;
+use cloudmind_security::store::StoreKind;
 use cloudmind_security::users::UserStore;
+use cloudmind_serving::function::{Function, Ports, WiringError};
+use cloudmind_serving::gate::{Anonymous, Call, Gate, Reply, StatusCode};
+use cloudmind_serving::observe::REQUESTS;
+use cloudmind_serving::routes::{Method, Operation, Route};
 use serde_json::{Value, json};
 use sysinfo::{Disks, System};
 
@@ -30,7 +30,7 @@ const SAMPLE_TTL: Duration = Duration::from_secs(5);
 pub struct Health {
     gate: Gate,
     users: Arc<dyn UserStore>,
-    store: &'static str,
+    store: StoreKind,
     environment: String,
     version: String,
     host: Arc<Mutex<HostSampler>>,
@@ -51,11 +51,11 @@ impl Operation for Op {
         &[Self::GetHealth, Self::GetDocs, Self::GetDocsScript, Self::GetDocsStyle, Self::GetOpenApi];
     fn route(self) -> Route {
         match self {
-            Self::GetHealth => Route::new("GET", "/health", "getHealth", PolicyId::Health, false),
-            Self::GetDocs => Route::new("GET", "/docs", "getDocs", PolicyId::Health, false),
-            Self::GetDocsScript => Route::new("GET", "/docs/docs.js", "getDocsScript", PolicyId::Health, false),
-            Self::GetDocsStyle => Route::new("GET", "/docs/docs.css", "getDocsStyle", PolicyId::Health, false),
-            Self::GetOpenApi => Route::new("GET", "/openapi.json", "getOpenApi", PolicyId::Health, false),
+            Self::GetHealth => Route::new(Method::GET, "/health", "getHealth", PolicyId::Health, false),
+            Self::GetDocs => Route::new(Method::GET, "/docs", "getDocs", PolicyId::Health, false),
+            Self::GetDocsScript => Route::new(Method::GET, "/docs/docs.js", "getDocsScript", PolicyId::Health, false),
+            Self::GetDocsStyle => Route::new(Method::GET, "/docs/docs.css", "getDocsStyle", PolicyId::Health, false),
+            Self::GetOpenApi => Route::new(Method::GET, "/openapi.json", "getOpenApi", PolicyId::Health, false),
         }
     }
 }
@@ -76,12 +76,12 @@ impl Function for Health {
     type Caller = Anonymous;
 
     /// Starts whatever state the stores are in: a store that is down is reported by every answer.
-    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
-        let settings = wiring.settings();
+    async fn build<P: Ports>(ports: &P) -> Result<Self, WiringError> {
+        let settings = ports.settings();
         Ok(Self {
-            gate: wiring.gate::<Self>().await?,
-            users: wiring.users().await?,
-            store: wiring.store_name(),
+            gate: ports.gate::<Self>().await?,
+            users: ports.users().await?,
+            store: ports.store_kind(),
             environment: settings.environment.clone(),
             version: settings.version.clone(),
             host: Arc::new(Mutex::new(HostSampler::default())),
@@ -128,7 +128,7 @@ async fn health(state: &Health, call: Call) -> Result<Reply, ApiError> {
         "timestamp": rfc3339(call.now),
         "database": {
             "status": if ping.is_ok() { "healthy" } else { "unhealthy" },
-            "backend": state.store,
+            "backend": state.store.as_str(),
             "connection_test": if ping.is_ok() { "passed" } else { "failed" },
             "latency_ms": (latency_ms * 1000.0).round() / 1000.0,
         },
@@ -141,7 +141,8 @@ async fn health(state: &Health, call: Call) -> Result<Reply, ApiError> {
         },
         "security": {"logging_enabled": true, "security_monitoring": true},
     });
-    Ok(Reply::json(if status == "unhealthy" { 503 } else { 200 }, body))
+    let code = if status == "unhealthy" { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    Ok(Reply::json(code, body))
 }
 
 /// Host CPU, memory and disk use, refreshed at most every [`SAMPLE_TTL`].

@@ -1,5 +1,5 @@
 //! The `health` Lambda.
 
 fn main() -> Result<(), lambda_http::Error> {
-    cloudmind_platform::function::run_lambda::<cloudmind_health::Health>()
+    cloudmind_wiring::run_lambda::<cloudmind_health::Health>()
 }

@@ -9,11 +9,6 @@
 
 use std::sync::Arc;
 
-use cloudmind_platform::config::SessionPolicy;
-use cloudmind_platform::function::Function;
-use cloudmind_platform::gate::{Anonymous, Call, Gate, Reply};
-use cloudmind_platform::routes::{Operation, Route};
-use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::ApiError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::clock::seconds_until;
@@ -31,6 +26,10 @@ use cloudmind_security::sessions::{
 use cloudmind_security::tokens::TokenService;
 use cloudmind_security::users::{User, UserStore};
 use cloudmind_security::validation::{LoginRequest, MfaLoginRequest, Password, RefreshRequest, Username};
+use cloudmind_serving::config::SessionPolicy;
+use cloudmind_serving::function::{Function, Ports, WiringError};
+use cloudmind_serving::gate::{Anonymous, Call, Gate, Reply, StatusCode};
+use cloudmind_serving::routes::{Method, Operation, Route};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::json;
 
@@ -66,10 +65,10 @@ impl Operation for Op {
     const ALL: &'static [Self] = &[Self::Login, Self::Refresh, Self::Mfa];
     fn route(self) -> Route {
         match self {
-            Self::Login => Route::new("POST", "/api/v1/auth/login", "login", PolicyId::Login, true),
-            Self::Refresh => Route::new("POST", "/api/v1/auth/refresh", "refresh", PolicyId::Api, true),
+            Self::Login => Route::new(Method::POST, "/api/v1/auth/login", "login", PolicyId::Login, true),
+            Self::Refresh => Route::new(Method::POST, "/api/v1/auth/refresh", "refresh", PolicyId::Api, true),
             // The second step counts against the login limits: it is a guess at a credential.
-            Self::Mfa => Route::new("POST", "/api/v1/auth/mfa", "loginMfa", PolicyId::Login, true),
+            Self::Mfa => Route::new(Method::POST, "/api/v1/auth/mfa", "loginMfa", PolicyId::Login, true),
         }
     }
 }
@@ -79,7 +78,7 @@ impl Function for Login {
     type Op = Op;
     type Caller = Anonymous;
 
-    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
+    async fn build<P: Ports>(ports: &P) -> Result<Self, WiringError> {
         let hasher = PasswordHasher::owasp();
         // The dummy hash is made now (on the hashing thread, with its memory block), so the first unknown-user
         // login costs what every other login costs.
@@ -87,18 +86,18 @@ impl Function for Login {
             tracing::warn!(event = "hash_warm_up_failed", error = %cloudmind_security::store::error_chain(&e));
         }
         Ok(Self {
-            gate: wiring.gate::<Self>().await?,
-            users: wiring.users().await?,
-            lockouts: wiring.lockouts().await?,
-            tokens: wiring.tokens().await?,
+            gate: ports.gate::<Self>().await?,
+            users: ports.users().await?,
+            lockouts: ports.lockouts().await?,
+            tokens: ports.tokens().await?,
             hasher,
-            lockout: wiring.settings().lockout,
-            sessions: wiring.session_store().await?,
-            session_policy: wiring.settings().sessions,
-            mfa: wiring.mfa().await?,
-            mfa_keys: wiring.mfa_keys().await?,
-            devices: wiring.devices().await?,
-            device_token_ms: wiring.settings().device_token_ms,
+            lockout: ports.settings().lockout,
+            sessions: ports.session_store().await?,
+            session_policy: ports.settings().sessions,
+            mfa: ports.mfa().await?,
+            mfa_keys: ports.mfa_keys().await?,
+            devices: ports.devices().await?,
+            device_token_ms: ports.settings().device_token_ms,
         })
     }
 
@@ -126,7 +125,7 @@ async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> {
     let req: LoginRequest = call.body()?;
     let key = Username::lockout_key(&req.username);
     let now = call.now;
-    let audit = state.gate.audit();
+    let audit = state.gate.observer();
     // A trusted device of this username is judged by its own failure count, not the username's lockout.
     if let Some(token) = &req.device_token {
         let id = devices::device_id(token);
@@ -190,7 +189,7 @@ async fn second_factor_or_complete(
             remember_device: remember,
         };
         state.mfa.put_challenge(&id, &challenge).await?;
-        state.gate.audit().record(call.event(EventKind::MfaRequired).username(&user.username)).await;
+        state.gate.observer().record(call.event(EventKind::MfaRequired).username(&user.username)).await;
         return Err(ApiError::MfaRequired { mfa_token: MfaToken(token), expires_in: mfa::CHALLENGE_TTL_MS / 1_000 });
     }
     complete(state, call, user, remember, now).await
@@ -206,7 +205,7 @@ async fn device_login(
     password: String,
     now: Millis,
 ) -> Result<Reply, ApiError> {
-    let audit = state.gate.audit();
+    let audit = state.gate.observer();
     let permit = state.hasher.reserve()?;
     let user = state.users.get(key).await?.filter(|u| !u.disabled);
     let password = Password::new(password).into_secret();
@@ -238,7 +237,7 @@ async fn device_login(
 async fn mfa_step(state: &Login, call: Call) -> Result<Reply, ApiError> {
     let req: MfaLoginRequest = call.body()?;
     let now = call.now;
-    let audit = state.gate.audit();
+    let audit = state.gate.observer();
     let unknown = ApiError::Unauthorized { token_presented: true };
     let Some(challenge) = state.mfa.take_challenge(&mfa::challenge_id(&req.mfa_token), now).await? else {
         return Err(unknown);
@@ -269,7 +268,7 @@ async fn mfa_step(state: &Login, call: Call) -> Result<Reply, ApiError> {
 /// A login that passed every factor: a new session, its tokens (and a device token when asked), the success in
 /// the audit trail.
 async fn complete(state: &Login, call: &Call, user: &User, remember: bool, now: Millis) -> Result<Reply, ApiError> {
-    let audit = state.gate.audit();
+    let audit = state.gate.observer();
     let sid = new_session_id();
     let refresh = new_refresh_token(&sid, &user.username)?;
     let session = SessionRecord {
@@ -324,7 +323,7 @@ async fn tokens(
         ApiError::Internal
     })?;
     Ok(Reply::json(
-        200,
+        StatusCode::OK,
         json!({
             "access_token": issued.token,
             "token_type": "Bearer",
@@ -375,7 +374,7 @@ async fn refresh(state: &Login, call: Call) -> Result<Reply, ApiError> {
     }
     if state.sessions.revoke(&username, &sid).await? {
         let detail = "a spent refresh token was presented again: session revoked";
-        state.gate.audit().record(call.event(EventKind::TokenReuse).username(&username).detail(detail)).await;
+        state.gate.observer().record(call.event(EventKind::TokenReuse).username(&username).detail(detail)).await;
     }
     Err(ApiError::TokenRevoked)
 }

@@ -1,5 +1,5 @@
 //! The `login` Lambda.
 
 fn main() -> Result<(), lambda_http::Error> {
-    cloudmind_platform::function::run_lambda::<cloudmind_login::Login>()
+    cloudmind_wiring::run_lambda::<cloudmind_login::Login>()
 }

@@ -4,15 +4,14 @@
 
 use std::sync::Arc;
 
-use cloudmind_platform::function::Function;
-use cloudmind_platform::gate::{Call, Gate, Principal, Reply};
-use cloudmind_platform::routes::{Operation, Route};
-use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::ApiError;
 use cloudmind_security::events::EventKind;
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::tokens::TokenDenylist;
+use cloudmind_serving::function::{Function, Ports, WiringError};
+use cloudmind_serving::gate::{Call, Gate, Principal, Reply};
+use cloudmind_serving::routes::{Method, Operation, Route};
 
 /// The logout function.
 #[derive(Clone)]
@@ -32,7 +31,7 @@ impl Operation for Op {
     const ALL: &'static [Self] = &[Self::Logout];
     fn route(self) -> Route {
         match self {
-            Self::Logout => Route::new("POST", "/api/v1/auth/logout", "logout", PolicyId::Api, false),
+            Self::Logout => Route::new(Method::POST, "/api/v1/auth/logout", "logout", PolicyId::Api, false),
         }
     }
 }
@@ -42,11 +41,11 @@ impl Function for Logout {
     type Op = Op;
     type Caller = Principal;
 
-    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
+    async fn build<P: Ports>(ports: &P) -> Result<Self, WiringError> {
         Ok(Self {
-            gate: wiring.gate::<Self>().await?,
-            denylist: wiring.denylist().await?,
-            sessions: wiring.session_store().await?,
+            gate: ports.gate::<Self>().await?,
+            denylist: ports.denylist().await?,
+            sessions: ports.session_store().await?,
         })
     }
 
@@ -70,6 +69,6 @@ async fn logout(state: &Logout, call: Call<Principal>) -> Result<Reply, ApiError
     denied?;
     revoked?;
     let event = call.event(EventKind::SessionRevoked).username(&claims.username).detail("logout");
-    state.gate.audit().record(event).await;
+    state.gate.observer().record(event).await;
     Ok(Reply::no_content().with_header("clear-site-data", r#""cache", "cookies", "storage""#))
 }

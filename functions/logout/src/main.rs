@@ -1,5 +1,5 @@
 //! The `logout` Lambda.
 
 fn main() -> Result<(), lambda_http::Error> {
-    cloudmind_platform::function::run_lambda::<cloudmind_logout::Logout>()
+    cloudmind_wiring::run_lambda::<cloudmind_logout::Logout>()
 }

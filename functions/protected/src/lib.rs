@@ -6,11 +6,7 @@
 
 use std::sync::Arc;
 
-use cloudmind_platform::breach::BreachCheck;
-use cloudmind_platform::function::Function;
-use cloudmind_platform::gate::{Call, Gate, Principal, Reply};
-use cloudmind_platform::routes::{Operation, Route};
-use cloudmind_platform::wiring::{Wiring, WiringError};
+use cloudmind_security::breach::BreachedPasswords;
 use cloudmind_security::clock::seconds_until;
 use cloudmind_security::credentials::{CredentialCheck, FactorVerdict, Verdict};
 use cloudmind_security::devices::DeviceStore;
@@ -26,6 +22,9 @@ use cloudmind_security::validation::{
     ChangePasswordRequest, DisplayName, Email, MfaCodeRequest, MfaDisableRequest, Password, UpdateProfileRequest,
 };
 use cloudmind_security::{ApiError, FieldError};
+use cloudmind_serving::function::{Function, Ports, WiringError};
+use cloudmind_serving::gate::{Call, Gate, Principal, Reply, StatusCode};
+use cloudmind_serving::routes::{Method, Operation, Route};
 
 /// The protected function: the caller's own profile.
 #[derive(Clone)]
@@ -35,7 +34,7 @@ pub struct Protected {
     lockouts: Arc<dyn LockoutStore>,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
-    breach: BreachCheck,
+    breach: Arc<dyn BreachedPasswords>,
     lockout: LockoutPolicy,
     sessions: Arc<dyn SessionStore>,
     session_idle_ms: u64,
@@ -73,17 +72,23 @@ impl Operation for Op {
     ];
     fn route(self) -> Route {
         match self {
-            Self::GetMe => Route::new("GET", "/api/v1/me", "getMe", PolicyId::Api, false),
-            Self::UpdateMe => Route::new("PATCH", "/api/v1/me", "updateMe", PolicyId::Api, true),
-            Self::ChangePassword => Route::new("PUT", "/api/v1/me/password", "changePassword", PolicyId::Api, true),
-            Self::ListSessions => Route::new("GET", "/api/v1/me/sessions", "listSessions", PolicyId::Api, false),
-            Self::RevokeSession => {
-                Route::new("DELETE", "/api/v1/me/sessions/{id}", "revokeSession", PolicyId::Api, false)
+            Self::GetMe => Route::new(Method::GET, "/api/v1/me", "getMe", PolicyId::Api, false),
+            Self::UpdateMe => Route::new(Method::PATCH, "/api/v1/me", "updateMe", PolicyId::Api, true),
+            Self::ChangePassword => {
+                Route::new(Method::PUT, "/api/v1/me/password", "changePassword", PolicyId::Api, true)
             }
-            Self::EnrolTotp => Route::new("POST", "/api/v1/me/mfa/totp", "enrolTotp", PolicyId::Api, false),
-            Self::ConfirmTotp => Route::new("POST", "/api/v1/me/mfa/totp/confirm", "confirmTotp", PolicyId::Api, true),
-            Self::DisableTotp => Route::new("DELETE", "/api/v1/me/mfa/totp", "disableTotp", PolicyId::Api, true),
-            Self::RevokeDevices => Route::new("DELETE", "/api/v1/me/devices", "revokeDevices", PolicyId::Api, false),
+            Self::ListSessions => Route::new(Method::GET, "/api/v1/me/sessions", "listSessions", PolicyId::Api, false),
+            Self::RevokeSession => {
+                Route::new(Method::DELETE, "/api/v1/me/sessions/{id}", "revokeSession", PolicyId::Api, false)
+            }
+            Self::EnrolTotp => Route::new(Method::POST, "/api/v1/me/mfa/totp", "enrolTotp", PolicyId::Api, false),
+            Self::ConfirmTotp => {
+                Route::new(Method::POST, "/api/v1/me/mfa/totp/confirm", "confirmTotp", PolicyId::Api, true)
+            }
+            Self::DisableTotp => Route::new(Method::DELETE, "/api/v1/me/mfa/totp", "disableTotp", PolicyId::Api, true),
+            Self::RevokeDevices => {
+                Route::new(Method::DELETE, "/api/v1/me/devices", "revokeDevices", PolicyId::Api, false)
+            }
         }
     }
 }
@@ -93,21 +98,21 @@ impl Function for Protected {
     type Op = Op;
     type Caller = Principal;
 
-    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
-        let settings = wiring.settings();
+    async fn build<P: Ports>(ports: &P) -> Result<Self, WiringError> {
+        let settings = ports.settings();
         Ok(Self {
-            gate: wiring.gate::<Self>().await?,
-            users: wiring.users().await?,
-            lockouts: wiring.lockouts().await?,
+            gate: ports.gate::<Self>().await?,
+            users: ports.users().await?,
+            lockouts: ports.lockouts().await?,
             hasher: PasswordHasher::owasp(),
             policy: settings.password_policy.clone(),
-            breach: BreachCheck::new(settings.breached_password_api.as_deref()),
+            breach: ports.breach().await?,
             lockout: settings.lockout,
-            sessions: wiring.session_store().await?,
+            sessions: ports.session_store().await?,
             session_idle_ms: settings.sessions.idle_ms,
-            mfa: wiring.mfa().await?,
-            mfa_keys: wiring.mfa_keys().await?,
-            devices: wiring.devices().await?,
+            mfa: ports.mfa().await?,
+            mfa_keys: ports.mfa_keys().await?,
+            devices: ports.devices().await?,
             device_token_ms: settings.device_token_ms,
         })
     }
@@ -118,7 +123,7 @@ impl Function for Protected {
 
     async fn handle(&self, op: Op, call: Call<Principal>) -> Result<Reply, ApiError> {
         match op {
-            Op::GetMe => Ok(Reply::json(200, call.caller.user.public())),
+            Op::GetMe => Ok(Reply::json(StatusCode::OK, call.caller.user.public())),
             Op::UpdateMe => update_profile(self, &call).await,
             Op::ChangePassword => change_password(self, &call).await,
             Op::ListSessions => list_sessions(self, &call).await,
@@ -146,13 +151,13 @@ async fn update_profile(state: &Protected, call: &Call<Principal>) -> Result<Rep
         (d, e) => return Err(ApiError::ValidationFailed([d.err(), e.err()].into_iter().flatten().collect())),
     };
     let updated = state.users.update_profile(&user.username, &change).await?;
-    Ok(Reply::json(200, updated.public()))
+    Ok(Reply::json(StatusCode::OK, updated.public()))
 }
 
 async fn change_password(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
     let user = &call.caller.user;
     let req: ChangePasswordRequest = call.body()?;
-    let (now, audit) = (call.now, state.gate.audit());
+    let (now, audit) = (call.now, state.gate.observer());
     let mut violations = state.policy.check(&req.new_password, &user.username);
     let breach = state.breach.check(&req.new_password).await;
     if let Some(cause) = breach.degraded {
@@ -214,7 +219,7 @@ async fn list_sessions(state: &Protected, call: &Call<Principal>) -> Result<Repl
             })
         })
         .collect();
-    Ok(Reply::json(200, serde_json::json!({ "sessions": listed })))
+    Ok(Reply::json(StatusCode::OK, serde_json::json!({ "sessions": listed })))
 }
 
 /// Revokes one of the caller's live sessions (404 for any other id, so ids of other users cannot be probed).
@@ -228,7 +233,7 @@ async fn revoke_session(state: &Protected, call: &Call<Principal>) -> Result<Rep
         return Err(ApiError::NotFound);
     }
     let event = call.event(EventKind::SessionRevoked).username(&user.username).detail("revoked from the sessions list");
-    state.gate.audit().record(event).await;
+    state.gate.observer().record(event).await;
     Ok(Reply::no_content())
 }
 
@@ -245,7 +250,7 @@ async fn enrol_totp(state: &Protected, call: &Call<Principal>) -> Result<Reply, 
     }
     let base32 = mfa::base32(&secret);
     Ok(Reply::json(
-        200,
+        StatusCode::OK,
         serde_json::json!({"secret": base32, "otpauth_uri": mfa::otpauth_uri(&user.username, &base32)}),
     ))
 }
@@ -271,8 +276,8 @@ async fn confirm_totp(state: &Protected, call: &Call<Principal>) -> Result<Reply
         // Another request enrolled again or confirmed first.
         return Err(invalid("the pending enrolment changed: enrol again"));
     }
-    state.gate.audit().record(call.event(EventKind::MfaEnabled).username(&user.username)).await;
-    Ok(Reply::json(200, serde_json::json!({"recovery_codes": codes})))
+    state.gate.observer().record(call.event(EventKind::MfaEnabled).username(&user.username)).await;
+    Ok(Reply::json(StatusCode::OK, serde_json::json!({"recovery_codes": codes})))
 }
 
 /// `DELETE /api/v1/me/mfa/totp`: the password and a code (TOTP or recovery) turn MFA off; either wrong is 401 and
@@ -280,7 +285,7 @@ async fn confirm_totp(state: &Protected, call: &Call<Principal>) -> Result<Reply
 async fn disable_totp(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
     let user = &call.caller.user;
     let req: MfaDisableRequest = call.body()?;
-    let (now, audit) = (call.now, state.gate.audit());
+    let (now, audit) = (call.now, state.gate.observer());
     let check = CredentialCheck { lockouts: &state.lockouts, policy: &state.lockout, hasher: &state.hasher };
     let account = async { Ok(Some(((), user.password_hash.clone()))) };
     let refused = |detail: &'static str| call.event(EventKind::LoginFail).username(&user.username).detail(detail);
@@ -316,6 +321,6 @@ async fn disable_totp(state: &Protected, call: &Call<Principal>) -> Result<Reply
 async fn revoke_devices(state: &Protected, call: &Call<Principal>) -> Result<Reply, ApiError> {
     let user = &call.caller.user;
     state.devices.revoke_all(&user.username, call.now, state.device_token_ms).await?;
-    state.gate.audit().record(call.event(EventKind::DevicesRevoked).username(&user.username)).await;
+    state.gate.observer().record(call.event(EventKind::DevicesRevoked).username(&user.username)).await;
     Ok(Reply::no_content())
 }

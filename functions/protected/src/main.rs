@@ -1,5 +1,5 @@
 //! The `protected` Lambda.
 
 fn main() -> Result<(), lambda_http::Error> {
-    cloudmind_platform::function::run_lambda::<cloudmind_protected::Protected>()
+    cloudmind_wiring::run_lambda::<cloudmind_protected::Protected>()
 }

@@ -5,11 +5,7 @@
 
 use std::sync::Arc;
 
-use cloudmind_platform::breach::BreachCheck;
-use cloudmind_platform::function::Function;
-use cloudmind_platform::gate::{Anonymous, Call, Gate, Reply};
-use cloudmind_platform::routes::{Operation, Route};
-use cloudmind_platform::wiring::{Wiring, WiringError};
+use cloudmind_security::breach::BreachedPasswords;
 use cloudmind_security::events::EventKind;
 use cloudmind_security::hashing::PasswordHasher;
 use cloudmind_security::password::{PasswordPolicy, Violation};
@@ -17,6 +13,9 @@ use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::users::{User, UserStore};
 use cloudmind_security::validation::{DisplayName, Email, Password, RegisterRequest, Username};
 use cloudmind_security::{ApiError, FieldError, StoreError};
+use cloudmind_serving::function::{Function, Ports, WiringError};
+use cloudmind_serving::gate::{Anonymous, Call, Gate, Reply, StatusCode};
+use cloudmind_serving::routes::{Method, Operation, Route};
 
 /// The register function.
 #[derive(Clone)]
@@ -25,7 +24,7 @@ pub struct Register {
     users: Arc<dyn UserStore>,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
-    breach: BreachCheck,
+    breach: Arc<dyn BreachedPasswords>,
     registration_enabled: bool,
 }
 
@@ -39,7 +38,7 @@ impl Operation for Op {
     const ALL: &'static [Self] = &[Self::Register];
     fn route(self) -> Route {
         match self {
-            Self::Register => Route::new("POST", "/api/v1/auth/register", "register", PolicyId::Register, true),
+            Self::Register => Route::new(Method::POST, "/api/v1/auth/register", "register", PolicyId::Register, true),
         }
     }
 }
@@ -49,14 +48,14 @@ impl Function for Register {
     type Op = Op;
     type Caller = Anonymous;
 
-    async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
-        let settings = wiring.settings();
+    async fn build<P: Ports>(ports: &P) -> Result<Self, WiringError> {
+        let settings = ports.settings();
         Ok(Self {
-            gate: wiring.gate::<Self>().await?,
-            users: wiring.users().await?,
+            gate: ports.gate::<Self>().await?,
+            users: ports.users().await?,
             hasher: PasswordHasher::owasp(),
             policy: settings.password_policy.clone(),
-            breach: BreachCheck::new(settings.breached_password_api.as_deref()),
+            breach: ports.breach().await?,
             registration_enabled: settings.registration_enabled,
         })
     }
@@ -90,7 +89,7 @@ async fn register(state: &Register, call: Call) -> Result<Reply, ApiError> {
     let mut violations = state.policy.check(&req.password, username.as_str());
     let breach = state.breach.check(&req.password).await;
     if let Some(cause) = breach.degraded {
-        state.gate.audit().record(call.event(EventKind::DependencyDegraded).detail(cause)).await;
+        state.gate.observer().record(call.event(EventKind::DependencyDegraded).detail(cause)).await;
     }
     if breach.breached {
         violations.push(Violation::BreachedPassword);
@@ -109,6 +108,6 @@ async fn register(state: &Register, call: Call) -> Result<Reply, ApiError> {
         Err(e) => return Err(e.into()),
     }
     let event = call.event(EventKind::UserCreated).username(&user.username);
-    state.gate.audit().record(event).await;
-    Ok(Reply::json(201, user.public()))
+    state.gate.observer().record(event).await;
+    Ok(Reply::json(StatusCode::CREATED, user.public()))
 }

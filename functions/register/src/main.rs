@@ -1,5 +1,5 @@
 //! The `register` Lambda.
 
 fn main() -> Result<(), lambda_http::Error> {
-    cloudmind_platform::function::run_lambda::<cloudmind_register::Register>()
+    cloudmind_wiring::run_lambda::<cloudmind_register::Register>()
 }

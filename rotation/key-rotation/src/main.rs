@@ -1,13 +1,13 @@
 //! `key-rotation`: rotates the signing secret when Secrets Manager asks (the stack schedules it every
-//! `KeyRotationDays`). The steps are in `cloudmind_platform::aws::rotation`; this binary only wires them to the
+//! `KeyRotationDays`). The steps are in `cloudmind_adapters::aws::rotation`; this binary only wires them to the
 //! Lambda runtime with a Secrets Manager client (`SECRETS_MANAGER_ENDPOINT` for a local emulator).
 
-use cloudmind_platform::aws::{self, rotation};
+use cloudmind_adapters::aws::{self, rotation};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    cloudmind_platform::telemetry::init();
+    cloudmind_serving::telemetry::init();
     let endpoint = std::env::var("SECRETS_MANAGER_ENDPOINT").ok().filter(|e| !e.is_empty());
     let client = aws::secrets_client(&aws::lambda_sdk_config(), endpoint.as_deref());
     let client = &client;

@@ -2,13 +2,14 @@
 //! `CLOUDMIND_ADMIN_PASSWORD` or a generated password printed once), or by `cloudmind create-admin` against the
 //! configured store.
 
-use cloudmind_platform::config::Settings;
-use cloudmind_platform::wiring::{Wiring, WiringError};
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::now_ms;
 use cloudmind_security::hashing::{HashError, PasswordHasher};
 use cloudmind_security::users::{ROLE_ADMIN, User};
 use cloudmind_security::validation::{DisplayName, Email, Username};
+use cloudmind_serving::config::Settings;
+use cloudmind_serving::function::{Ports, WiringError};
+use cloudmind_wiring::Wiring;
 use secrecy::SecretString;
 
 /// What [`ensure_admin`] did.

@@ -3,7 +3,7 @@
 //! in this crate's `Cargo.toml`, plus its routes in `openapi.yaml` and its resource in `template.yaml`.
 //!
 //! The Lambdas do not link this crate: each `main` runs its own function alone
-//! (`cloudmind_platform::function::run_lambda`).
+//! (`cloudmind_wiring::run_lambda`).
 
 pub mod admin;
 mod parse_errors;
@@ -11,13 +11,13 @@ pub mod server;
 
 use std::collections::BTreeSet;
 
-use cloudmind_platform::function::{Function, access, answer, routes};
-use cloudmind_platform::routes::{Access, Route, owns_path};
-use cloudmind_platform::wiring::{Port, Wiring, WiringError};
-use cloudmind_platform::{Body, Request, Response};
+use cloudmind_serving::function::{Function, Port, WiringError, access, answer, routes};
+use cloudmind_serving::routes::{Access, Route, owns_path};
+use cloudmind_serving::{Body, Request, Response};
+use cloudmind_wiring::Wiring;
 
 /// A route with the function that owns it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteEntry {
     pub function: FunctionId,
     pub route: Route,
@@ -135,7 +135,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cloudmind_platform::routes::Operation;
+    use cloudmind_serving::routes::Operation;
 
     #[test]
     fn no_two_functions_share_a_path_and_operation_ids_are_unique() {

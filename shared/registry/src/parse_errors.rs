@@ -8,6 +8,9 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use cloudmind_security::problem::Problem;
+use hyper::StatusCode;
+use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A stream whose hyper-written parse-error answers are replaced by problem responses.
@@ -26,12 +29,23 @@ impl<S> ProblemOnParseError<S> {
 
 /// The problem response for a head hyper wrote itself, if `buf` starts with one.
 fn replacement_for(buf: &[u8]) -> Option<Vec<u8>> {
-    let (status, reason, code, detail) = if buf.starts_with(b"HTTP/1.1 400 ") {
-        (400, "Bad Request", "validation_failed", "The request is not valid HTTP/1.1.")
+    let problem = if buf.starts_with(b"HTTP/1.1 400 ") {
+        Problem::new(StatusCode::BAD_REQUEST, "validation_failed", "Bad Request", "The request is not valid HTTP/1.1.")
+            .member("errors", json!([{"field": "request", "message": "is not a valid HTTP/1.1 request"}]))
     } else if buf.starts_with(b"HTTP/1.1 414 ") {
-        (414, "URI Too Long", "uri_too_long", "The request target is longer than 64 KiB.")
+        Problem::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "URI Too Long",
+            "The request target is longer than 64 KiB.",
+        )
     } else if buf.starts_with(b"HTTP/1.1 431 ") {
-        (431, "Request Header Fields Too Large", "headers_too_large", "The request headers are too large.")
+        Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "Request Header Fields Too Large",
+            "The request headers are too large.",
+        )
     } else {
         return None;
     };
@@ -41,23 +55,15 @@ fn replacement_for(buf: &[u8]) -> Option<Vec<u8>> {
         return None; // one of CloudMind's own responses
     }
     let request_id = cloudmind_security::ids::uuid_v4();
-    let mut body = serde_json::json!({
-        "type": format!("https://cloudmind.dev/problems/{code}"),
-        "title": reason,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "request_id": request_id,
-    });
-    if status == 400 {
-        body["errors"] = serde_json::json!([{"field": "request", "message": "is not a valid HTTP/1.1 request"}]);
-    }
+    let body = problem.body_for(&request_id);
     let body = body.to_string();
     let mut headers = hyper::HeaderMap::new();
     cloudmind_security::headers::apply(&mut headers);
     let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\
+        "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\
          connection: close\r\nx-request-id: {request_id}\r\n",
+        problem.status.as_u16(),
+        problem.status.canonical_reason().unwrap_or(""),
         body.len()
     );
     for (name, value) in &headers {
@@ -67,7 +73,7 @@ fn replacement_for(buf: &[u8]) -> Option<Vec<u8>> {
     }
     out.push_str("\r\n");
     out.push_str(&body);
-    tracing::info!(event = "request_unparsable", status);
+    tracing::info!(event = "request_unparsable", status = problem.status.as_u16());
     Some(out.into_bytes())
 }
 

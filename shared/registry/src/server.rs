@@ -18,9 +18,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudmind_platform::config::MAX_BODY_BYTES;
-use cloudmind_platform::gate::ClientAddr;
+use cloudmind_security::problem::Problem;
+use cloudmind_serving::config::MAX_BODY_BYTES;
+use cloudmind_serving::gate::ClientAddr;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::StatusCode;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_http::{Body, Request, Response};
@@ -55,21 +57,15 @@ impl Default for Limits {
 }
 
 /// A problem response the server writes itself (the functions never saw the request), with the security headers.
-fn server_problem(status: u16, code: &str, title: &str, detail: &str) -> hyper::Response<Full<Bytes>> {
-    let body = serde_json::json!({
-        "type": format!("https://cloudmind.dev/problems/{code}"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "request_id": cloudmind_security::ids::uuid_v4(),
-    });
+fn server_problem(problem: &Problem) -> hyper::Response<Full<Bytes>> {
+    let request_id = cloudmind_security::ids::uuid_v4();
+    let body = problem.body_for(&request_id);
     let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::SERVICE_UNAVAILABLE);
+    *response.status_mut() = problem.status;
     let headers = response.headers_mut();
     headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/problem+json"));
     headers.insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
-    if let Some(id) = body["request_id"].as_str().and_then(|id| hyper::header::HeaderValue::from_str(id).ok()) {
+    if let Ok(id) = hyper::header::HeaderValue::from_str(&request_id) {
         headers.insert("x-request-id", id);
     }
     cloudmind_security::headers::apply(headers);
@@ -209,14 +205,24 @@ pub async fn serve_with(
                 async move {
                     let Some(req) = to_lambda_request(req, peer.ip(), limits.read_timeout).await else {
                         let detail = "The request body did not arrive in time.";
-                        return Ok::<_, Infallible>(server_problem(408, "request_timeout", "Request timeout", detail));
+                        return Ok::<_, Infallible>(server_problem(&Problem::new(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "request_timeout",
+                            "Request timeout",
+                            detail,
+                        )));
                     };
                     match tokio::time::timeout(limits.request_timeout, app.dispatch(req)).await {
                         Ok(response) => Ok(to_hyper_response(response)),
                         Err(_) => {
                             tracing::error!(event = "request_timed_out", client_ip = %peer.ip());
                             let detail = "The request took too long; try again shortly.";
-                            Ok(server_problem(503, "service_unavailable", "Service unavailable", detail))
+                            Ok(server_problem(&Problem::new(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "service_unavailable",
+                                "Service unavailable",
+                                detail,
+                            )))
                         }
                     }
                 }

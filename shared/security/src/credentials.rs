@@ -34,6 +34,15 @@ pub enum CheckError {
     Hash(#[from] HashError),
 }
 
+impl From<CheckError> for crate::ApiError {
+    fn from(e: CheckError) -> Self {
+        match e {
+            CheckError::Store(e) => e.into(),
+            CheckError::Hash(e) => e.into(),
+        }
+    }
+}
+
 /// A lockout slot held by an attempt: given back if the attempt ends without a verdict (its future dropped by a
 /// client that went away, or a store that failed between the slot and the verdict), so five aborted requests do not
 /// lock an account.

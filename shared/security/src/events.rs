@@ -1,6 +1,6 @@
 //! Security events, named after the OWASP logging vocabulary, and the port of the audit trail.
 //!
-//! Every event is one JSON log line (written by the platform's telemetry) and an entry in the audit trail that the
+//! Every event is one JSON log line (written by the serving crate's observer) and an entry in the audit trail that the
 //! admin API reads. An event carries the client IP, the username when known and a short detail; never a password,
 //! hash or token.
 
@@ -154,6 +154,13 @@ pub trait EventSink: Send + Sync {
     async fn record(&self, event: &SecurityEvent) -> Result<(), StoreError>;
     /// Events newest first, optionally of one kind, at most `limit`, after `cursor`.
     async fn list(&self, kind: Option<EventKind>, limit: usize, cursor: Option<&str>) -> Result<EventPage, StoreError>;
+}
+
+/// Where an event is reported: the log line, its metric and the audit trail together (the serving crate's observer).
+/// Adapters that notice an event themselves (the limiter falling back to memory) report through this port.
+#[async_trait]
+pub trait EventRecorder: Send + Sync {
+    async fn record(&self, event: SecurityEvent);
 }
 
 #[cfg(test)]

@@ -36,6 +36,23 @@ pub enum HashError {
     Busy,
 }
 
+impl From<HashError> for crate::ApiError {
+    /// Busy hashing threads: 503 with `Retry-After: 1` (a hash takes tens of milliseconds); a failed hash: 500,
+    /// its cause in the log.
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => {
+                tracing::warn!(event = "hashing_busy");
+                Self::Busy { retry_after: 1 }
+            }
+            e @ HashError::Failed(_) => {
+                tracing::error!(event = "hash_failed", error = %crate::store::error_chain(&e));
+                Self::Internal
+            }
+        }
+    }
+}
+
 /// argon2id with fixed parameters, shared by every function that hashes or verifies.
 #[derive(Clone)]
 pub struct PasswordHasher {

@@ -1,12 +1,15 @@
 //! CloudMind's security logic: everything that decides whether a request may pass, with no knowledge of AWS.
 //!
-//! The functions in `functions/*` and the local server use this crate through `cloudmind-platform`, which supplies
-//! the adapters (in-memory, DynamoDB, Redis, Secrets Manager) for the ports declared here:
-//! [`users::UserStore`], [`users::SessionLookup`], [`tokens::TokenDenylist`], [`lockout::LockoutStore`],
-//! [`ratelimit::Limiter`], [`events::EventSink`] and [`tokens::KeyProvider`].
+//! The functions in `functions/*` use this crate directly and through `cloudmind-serving` (the request path);
+//! `cloudmind-adapters` implements the ports declared here (in memory, DynamoDB, Redis, Secrets Manager, the range
+//! API): [`users::UserStore`], [`users::SessionLookup`], [`sessions::SessionStore`], [`tokens::TokenDenylist`],
+//! [`lockout::LockoutStore`], [`ratelimit::Limiter`], [`events::EventSink`], [`tokens::KeyProvider`],
+//! [`mfa::MfaStore`], [`devices::DeviceStore`] and [`breach::BreachedPasswords`]; `cloudmind-wiring` chooses them.
+//! Files depend on each other one way (no module of this crate reaches back to one that reaches it).
 //!
 //! Run its unit tests with `cargo test -p cloudmind-security`.
 
+pub mod breach;
 pub mod clock;
 pub mod credentials;
 pub mod devices;

@@ -14,10 +14,10 @@ use aws_lc_rs::{digest, hmac};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
-use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
 use crate::store::StoreError;
+use crate::users::User;
 
 /// Seconds per TOTP step.
 pub const STEP_SECONDS: u64 = 30;
@@ -30,19 +30,7 @@ pub const RECOVERY_CODES: usize = 10;
 /// The issuer shown by authenticator apps.
 pub const ISSUER: &str = "CloudMind";
 
-/// A user's MFA state (on the user item).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MfaState {
-    pub enabled: bool,
-    /// The enrolled secret, sealed.
-    pub secret: Option<String>,
-    /// An enrolment waiting for its first code, sealed.
-    pub pending: Option<String>,
-    /// The last time step accepted; codes of this step or earlier are refused.
-    pub last_step: u64,
-    /// Keyed hashes of the unused recovery codes.
-    pub recovery: Vec<String>,
-}
+pub use crate::users::MfaState;
 
 /// A login waiting for its second factor: what an `mfa_token` stands for (stored under the token's hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,12 +222,7 @@ pub fn challenge_id(token: &str) -> String {
 }
 
 /// The time step of `code` under `user`'s pending enrolment (`Ok(None)`: no enrolment pending, or not its code).
-pub fn pending_step(
-    keys: &MfaKeys,
-    user: &crate::users::User,
-    code: &str,
-    now: Millis,
-) -> Result<Option<u64>, StoreError> {
+pub fn pending_step(keys: &MfaKeys, user: &User, code: &str, now: Millis) -> Result<Option<u64>, StoreError> {
     let Some(sealed) = &user.mfa.pending else { return Ok(None) };
     let secret = open_logged(keys, &user.username, sealed)?;
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
@@ -259,7 +242,7 @@ fn open_logged(keys: &MfaKeys, username: &str, sealed: &str) -> Result<SecretSli
 pub async fn accept_code(
     store: &dyn MfaStore,
     keys: &MfaKeys,
-    user: &crate::users::User,
+    user: &User,
     code: &str,
     now: Millis,
 ) -> Result<bool, StoreError> {

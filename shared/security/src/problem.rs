@@ -4,6 +4,7 @@
 //! extra headers it needs (`Retry-After`, `WWW-Authenticate`, `Allow`) and an `application/problem+json` body. 4xx
 //! bodies speak to the caller; the 500 body is generic and its cause goes to the log only.
 
+use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -41,7 +42,7 @@ pub enum ApiError {
     RegistrationDisabled,
     NotFound,
     MethodNotAllowed {
-        allow: Vec<&'static str>,
+        allow: Vec<http::Method>,
     },
     UsernameTaken,
     /// The password was right and the account has MFA on: the second step's token (never printed).
@@ -88,42 +89,72 @@ impl std::fmt::Debug for MfaToken {
     }
 }
 
-/// A rendered problem: status, extra headers and the JSON body (without `request_id`, added by the gate).
+/// A problem response (RFC 9457): status, the headers it needs beyond the ones every response gets, and its JSON
+/// body. [`Problem::new`] is the one constructor of every problem body CloudMind sends: the gate's refusals, and
+/// what the local server answers itself (timeouts, requests it cannot parse).
 #[derive(Debug, Clone)]
 pub struct Problem {
-    pub status: u16,
+    pub status: StatusCode,
     pub headers: Vec<(&'static str, String)>,
+    /// `type`, `title`, `status`, `detail`, `code` and any member a code adds; `request_id` is added by
+    /// [`Problem::body_for`] when the response is sent.
     pub body: Value,
 }
 
-impl ApiError {
-    /// The refusal for a token that failed verification or revocation.
-    pub fn from_token(e: crate::tokens::TokenError) -> Self {
-        use crate::tokens::TokenError;
-        match e {
-            TokenError::Invalid(_) | TokenError::UnknownKey => Self::Unauthorized { token_presented: true },
-            TokenError::Expired => Self::TokenExpired,
-            TokenError::Revoked => Self::TokenRevoked,
-        }
+impl Problem {
+    /// A problem with the stable machine `code` (its `type` is `https://cloudmind.dev/problems/<code>`).
+    pub fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
+        let body = json!({
+            "type": format!("https://cloudmind.dev/problems/{code}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": detail.into(),
+            "code": code,
+        });
+        Self { status, headers: Vec::new(), body }
     }
 
+    /// The same problem with one more member in its body.
+    pub fn member(mut self, name: &str, value: Value) -> Self {
+        self.body[name] = value;
+        self
+    }
+
+    /// The same problem with one more header.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The body as sent for the request `request_id` (the `X-Request-Id` of the same response).
+    pub fn body_for(&self, request_id: &str) -> Value {
+        let mut body = self.body.clone();
+        body["request_id"] = Value::String(request_id.to_string());
+        body
+    }
+}
+
+impl ApiError {
     /// The HTTP status of this refusal.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         match self {
-            Self::ValidationFailed(_) | Self::MaliciousInput => 400,
-            Self::Unauthorized { .. } | Self::TokenExpired | Self::TokenRevoked | Self::InvalidCredentials => 401,
-            Self::Forbidden | Self::IpBlocked { .. } | Self::RegistrationDisabled | Self::MfaRequired { .. } => 403,
-            Self::MfaAlreadyEnabled => 409,
-            Self::NotFound => 404,
-            Self::MethodNotAllowed { .. } => 405,
-            Self::UsernameTaken => 409,
-            Self::PayloadTooLarge { .. } => 413,
-            Self::UnsupportedMediaType => 415,
-            Self::WeakPassword(_) => 422,
-            Self::AccountLocked { .. } => 423,
-            Self::RateLimited { .. } => 429,
-            Self::ServiceUnavailable | Self::Busy { .. } => 503,
-            Self::Internal => 500,
+            Self::ValidationFailed(_) | Self::MaliciousInput => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } | Self::TokenExpired | Self::TokenRevoked | Self::InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::Forbidden | Self::IpBlocked { .. } | Self::RegistrationDisabled | Self::MfaRequired { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UsernameTaken | Self::MfaAlreadyEnabled => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::AccountLocked { .. } => StatusCode::LOCKED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::ServiceUnavailable | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -194,7 +225,7 @@ impl ApiError {
             }
             Self::RegistrationDisabled => "Sign-up is switched off.".into(),
             Self::NotFound => "No such resource.".into(),
-            Self::MethodNotAllowed { allow } => format!("Allowed methods: {}.", allow.join(", ")),
+            Self::MethodNotAllowed { allow } => format!("Allowed methods: {}.", allowed(allow)),
             Self::UsernameTaken => "That username is already registered.".into(),
             Self::MfaRequired { .. } => {
                 "The password is right; send a code from the authenticator app (or a recovery code) with mfa_token to POST /api/v1/auth/mfa.".into()
@@ -215,66 +246,35 @@ impl ApiError {
 
     /// Renders the refusal: status, headers and body (the gate adds `request_id`).
     pub fn problem(&self) -> Problem {
-        let code = self.code();
-        let mut body = json!({
-            "type": format!("https://cloudmind.dev/problems/{code}"),
-            "title": self.title(),
-            "status": self.status(),
-            "detail": self.detail(),
-            "code": code,
-        });
-        let mut headers = Vec::new();
+        let problem = Problem::new(self.status(), self.code(), self.title(), self.detail());
         match self {
-            Self::ValidationFailed(errors) => body["errors"] = json!(errors),
+            Self::ValidationFailed(errors) => problem.member("errors", json!(errors)),
             Self::WeakPassword(violations) => {
-                body["violations"] = json!(violations.iter().map(|v| v.as_str()).collect::<Vec<_>>())
+                problem.member("violations", json!(violations.iter().map(|v| v.as_str()).collect::<Vec<_>>()))
             }
             Self::Unauthorized { token_presented: true } | Self::TokenExpired | Self::TokenRevoked => {
-                headers.push(("www-authenticate", r#"Bearer error="invalid_token""#.to_string()))
+                problem.header("www-authenticate", r#"Bearer error="invalid_token""#)
             }
             Self::Unauthorized { token_presented: false } | Self::InvalidCredentials => {
-                headers.push(("www-authenticate", "Bearer".to_string()))
+                problem.header("www-authenticate", "Bearer")
             }
             Self::IpBlocked { retry_after }
             | Self::AccountLocked { retry_after }
             | Self::RateLimited { retry_after }
-            | Self::Busy { retry_after } => headers.push(("retry-after", retry_after.to_string())),
-            Self::MethodNotAllowed { allow } => headers.push(("allow", allow.join(", "))),
+            | Self::Busy { retry_after } => problem.header("retry-after", retry_after.to_string()),
+            Self::MethodNotAllowed { allow } => problem.header("allow", allowed(allow)),
             Self::MfaRequired { mfa_token, expires_in } => {
                 use secrecy::ExposeSecret as _;
-                body["mfa_token"] = json!(mfa_token.0.expose_secret());
-                body["expires_in"] = json!(expires_in);
+                problem.member("mfa_token", json!(mfa_token.0.expose_secret())).member("expires_in", json!(expires_in))
             }
-            _ => {}
-        }
-        Problem { status: self.status(), headers, body }
-    }
-}
-
-impl From<crate::hashing::HashError> for ApiError {
-    /// Busy hashing threads: 503 with `Retry-After: 1` (a hash takes tens of milliseconds); a failed hash: 500,
-    /// its cause in the log.
-    fn from(e: crate::hashing::HashError) -> Self {
-        match e {
-            crate::hashing::HashError::Busy => {
-                tracing::warn!(event = "hashing_busy");
-                Self::Busy { retry_after: 1 }
-            }
-            e @ crate::hashing::HashError::Failed(_) => {
-                tracing::error!(event = "hash_failed", error = %crate::store::error_chain(&e));
-                Self::Internal
-            }
+            _ => problem,
         }
     }
 }
 
-impl From<crate::credentials::CheckError> for ApiError {
-    fn from(e: crate::credentials::CheckError) -> Self {
-        match e {
-            crate::credentials::CheckError::Store(e) => e.into(),
-            crate::credentials::CheckError::Hash(e) => e.into(),
-        }
-    }
+/// The methods of an `Allow` field.
+fn allowed(methods: &[http::Method]) -> String {
+    methods.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ")
 }
 
 impl From<crate::store::StoreError> for ApiError {

@@ -397,8 +397,8 @@ pub trait Limiter: Send + Sync {
     /// Lifts a block (and forgets its violations). `true` when there was one.
     async fn unblock(&self, key: &Subject) -> Result<bool, StoreError>;
     async fn stats(&self, now: Millis) -> Result<LimiterStats, StoreError>;
-    /// `redis` or `memory`.
-    fn backend(&self) -> &'static str;
+    /// Where its counters live.
+    fn backend(&self) -> LimiterBackend;
     /// True while a Redis limiter is falling back to memory.
     fn degraded(&self) -> bool {
         false
@@ -406,6 +406,28 @@ pub trait Limiter: Send + Sync {
     /// Figures about the backend for `/health` (Redis `INFO`), where it has any.
     async fn health(&self) -> Option<serde_json::Value> {
         None
+    }
+}
+
+/// Where a limiter keeps its counters (the admin statistics' `backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimiterBackend {
+    Redis,
+    Memory,
+}
+
+impl LimiterBackend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Redis => "redis",
+            Self::Memory => "memory",
+        }
+    }
+}
+
+impl std::fmt::Display for LimiterBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -119,6 +119,17 @@ pub enum TokenError {
     Revoked,
 }
 
+impl From<TokenError> for crate::ApiError {
+    /// The refusal for a token that failed verification or revocation.
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Invalid(_) | TokenError::UnknownKey => Self::Unauthorized { token_presented: true },
+            TokenError::Expired => Self::TokenExpired,
+            TokenError::Revoked => Self::TokenRevoked,
+        }
+    }
+}
+
 /// Token settings: issuer, audience, algorithm and lifetime.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {

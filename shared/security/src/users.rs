@@ -1,7 +1,7 @@
 //! Users and the ports that store them.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::clock::{Millis, rfc3339};
@@ -14,7 +14,7 @@ pub const ROLE_USER: &str = "user";
 pub const ROLE_ADMIN: &str = "admin";
 
 /// A stored user. `password_hash` never leaves the process: [`User::public`] is what bodies show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
     /// The normalized (lower-cased) username, the key.
@@ -31,7 +31,7 @@ pub struct User {
     pub disabled: bool,
     /// MFA (TOTP) state: sealed secrets, the last step used, recovery-code hashes.
     #[serde(default)]
-    pub mfa: crate::mfa::MfaState,
+    pub mfa: MfaState,
 }
 
 impl User {
@@ -55,7 +55,7 @@ impl User {
             tokens_valid_after: None,
             token_generation: 0,
             disabled: false,
-            mfa: crate::mfa::MfaState::default(),
+            mfa: MfaState::default(),
         }
     }
 
@@ -97,7 +97,7 @@ impl User {
             tokens_valid_after: None,
             token_generation: 0,
             disabled: false,
-            mfa: crate::mfa::MfaState::default(),
+            mfa: MfaState::default(),
         }
     }
 }
@@ -131,6 +131,20 @@ pub trait UserStore: Send + Sync {
     async fn add_role(&self, username: &str, role: &str) -> Result<User, StoreError>;
     /// A cheap round trip to the store, for `/health`.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A user's MFA state (on the user item).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaState {
+    pub enabled: bool,
+    /// The enrolled secret, sealed.
+    pub secret: Option<String>,
+    /// An enrolment waiting for its first code, sealed.
+    pub pending: Option<String>,
+    /// The last time step accepted; codes of this step or earlier are refused.
+    pub last_step: u64,
+    /// Keyed hashes of the unused recovery codes.
+    pub recovery: Vec<String>,
 }
 
 /// What a protected request needs to know beyond the signature, fetched in one round trip.

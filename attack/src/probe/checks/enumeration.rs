@@ -1,0 +1,115 @@
+//! User enumeration: an unknown user and a wrong password get the same answer and take the same time.
+
+use std::collections::BTreeSet;
+
+use http::Method;
+use serde_json::{Value, json};
+
+use super::{Checked, Probe, fail, inconclusive, limited, pass};
+use crate::probe::client::{Answer, Req};
+use crate::probe::random_hex;
+use crate::probe::stats;
+
+impl Probe {
+    pub(super) async fn enumeration(&self, timing: bool) -> Checked {
+        let samples = if timing { self.args.timing_samples.max(8) } else { 4 };
+        let users_needed = samples.div_ceil(3);
+        let mut users = Vec::new();
+        for _ in 0..users_needed {
+            users.push(self.register(&self.target.identity()).await?);
+        }
+        let mut id = self.target.identity();
+        let mut known = Vec::new();
+        let mut unknown = Vec::new();
+        let mut faults = BTreeSet::new();
+        let mut sent = 0u32;
+        let mut first: Option<(Answer, Answer)> = None;
+        let wrong =
+            |username: &str| json!({"username": username, "password": format!("Wrong-{}-Guess!", random_hex(4))});
+        for i in 0..samples {
+            // Interleaved, so drift on the server or the network hits both sides alike, in a random order within
+            // each pair, so nothing periodic (a new connection every fourth request) lands on one side only.
+            let mut pair =
+                [(true, wrong(&users[i / 3].username)), (false, wrong(&format!("probe_nobody_{}", random_hex(6))))];
+            if crate::probe::random_bytes::<1>()[0] & 1 == 1 {
+                pair.swap(0, 1);
+            }
+            let mut answers = Vec::new();
+            for (is_known, body) in pair {
+                if sent.is_multiple_of(4) {
+                    id = self.target.identity();
+                }
+                sent += 1;
+                let a = id.send(Req::json(Method::POST, "/api/v1/auth/login", &body)).await?;
+                if limited(&a) || a.status == 423 {
+                    let have = known.len().min(unknown.len());
+                    return Ok(inconclusive(format!(
+                        "{} after {have} samples per side: needs fresh client addresses (run it against a server on this machine)",
+                        a.brief()
+                    )));
+                }
+                if a.status != 401 || a.code() != "invalid_credentials" {
+                    faults.insert(format!("{} user: {}", if is_known { "known" } else { "unknown" }, a.brief()));
+                }
+                let ms = a.elapsed.as_secs_f64() * 1_000.0;
+                if is_known {
+                    known.push(ms)
+                } else {
+                    unknown.push(ms)
+                }
+                answers.push(a);
+            }
+            if first.is_none() && answers.len() == 2 {
+                let (b, a) = (answers.remove(1), answers.remove(0));
+                first = Some((a, b));
+            }
+        }
+        if !faults.is_empty() {
+            return Ok(fail(faults.into_iter().collect::<Vec<_>>().join("; ")));
+        }
+        if !timing {
+            let Some((k, u)) = first else { return Ok(inconclusive("no samples")) };
+            let (kb, ub) = (k.json(), u.json());
+            let mut diffs = Vec::new();
+            for field in ["type", "title", "status", "detail", "code"] {
+                if kb[field] != ub[field] {
+                    diffs.push(format!("{field}: {} vs {}", kb[field], ub[field]));
+                }
+            }
+            let names = |a: &Answer| a.headers.keys().map(|k| k.as_str().to_string()).collect::<BTreeSet<_>>();
+            if names(&k) != names(&u) {
+                diffs.push(format!(
+                    "header names differ: {:?}",
+                    names(&k).symmetric_difference(&names(&u)).collect::<Vec<_>>()
+                ));
+            }
+            let keys =
+                |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<BTreeSet<_>>()).unwrap_or_default();
+            if keys(&kb) != keys(&ub) {
+                diffs.push("body fields differ".into());
+            }
+            return Ok(if diffs.is_empty() {
+                pass(format!("{samples} pairs: 401 invalid_credentials with the same body and header names"))
+            } else {
+                fail(format!(
+                    "a known user's wrong password and an unknown user answer differently: {}",
+                    diffs.join("; ")
+                ))
+            });
+        }
+        let c = stats::mann_whitney(&known, &unknown);
+        let (mk, mu) = (stats::median(&known), stats::median(&unknown));
+        // Significant *and* large enough to matter over a network: at least 2 ms or 10 % of the median.
+        let large = c.median_difference.abs() >= 2.0_f64.max(0.1 * mk.max(mu));
+        let text = format!(
+            "{} samples per side: median {mk:.1} ms (wrong password) vs {mu:.1} ms (unknown user), Mann–Whitney p = {:.2e}",
+            known.len(),
+            c.p_value
+        );
+        Ok(if c.p_value < 0.001 && large {
+            fail(format!("{text}: the difference tells accounts apart"))
+        } else {
+            pass(text)
+        })
+    }
+}
