@@ -7,3 +7,4 @@
 
 pub mod loadtest;
 pub mod probe;
+pub mod target;

@@ -40,15 +40,21 @@ enum Command {
         host: String,
         #[arg(long, env = "CLOUDMIND_PORT", default_value_t = 8000)]
         port: u16,
-        /// The admin user made (or promoted) at start.
+        /// The admin user made at start (an existing account of that name that is not an admin stops the start:
+        /// promote it with `create-admin --promote-existing`, or choose another name).
         #[arg(long, env = "CLOUDMIND_ADMIN_USERNAME", default_value = "admin")]
         admin: String,
     },
-    /// Create a user with the admin role (or grant the role to an existing user) in the configured store.
-    /// The password comes from CLOUDMIND_ADMIN_PASSWORD, else from the first line of standard input.
+    /// Create a user with the admin role in the configured store. The password comes from CLOUDMIND_ADMIN_PASSWORD,
+    /// else from the first line of standard input. An account of that name that exists already is refused (its id
+    /// and creation time are shown): create the first admin before registration opens.
     CreateAdmin {
         #[arg(long)]
         username: String,
+        /// Grant the admin role to the existing account with this id (shown when the name is refused), keeping its
+        /// password: only for an account you know is yours.
+        #[arg(long, value_name = "ID")]
+        promote_existing: Option<String>,
     },
     /// Load the settings exactly as a function does and print a summary without secrets.
     CheckConfig,
@@ -79,7 +85,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let settings = Settings::from_env()?;
     match cli.command {
         Command::Serve { host, port, admin } => serve(settings, &host, port, &admin).await,
-        Command::CreateAdmin { username } => create_admin(settings, &username).await,
+        Command::CreateAdmin { username, promote_existing } => {
+            create_admin(settings, &username, promote_existing.as_deref()).await
+        }
         Command::CreateTables => create_tables(&settings).await,
         Command::Loadtest(_) | Command::Probe(_) => unreachable!("handled above"),
         Command::CheckConfig => {
@@ -108,13 +116,15 @@ async fn serve(
         eprintln!("note: JWT_SECRET_KEY is not set; tokens are signed with an ephemeral key for this run only");
     }
     let password = admin_password();
-    match ensure_admin(&wiring, admin, password.as_ref().map(|p| p.expose_secret())).await? {
+    match ensure_admin(&wiring, admin, password.as_ref().map(|p| p.expose_secret()), None).await? {
         AdminOutcome::Generated { username, password } => {
             eprintln!("admin user '{username}' created; its generated password (shown only now): {password}");
             eprintln!("set CLOUDMIND_ADMIN_PASSWORD to choose it yourself");
         }
         AdminOutcome::Created(username) => eprintln!("admin user '{username}' created from CLOUDMIND_ADMIN_PASSWORD"),
-        AdminOutcome::Existing(username) => eprintln!("admin user '{username}' exists"),
+        AdminOutcome::Existing(username) | AdminOutcome::Promoted(username) => {
+            eprintln!("admin user '{username}' exists")
+        }
     }
     let addr: SocketAddr = format!("{host}:{port}").parse().or_else(|_| {
         std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?
@@ -162,23 +172,30 @@ async fn create_tables(settings: &Settings) -> Result<(), Box<dyn std::error::Er
     Ok(())
 }
 
-async fn create_admin(settings: Settings, username: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn create_admin(
+    settings: Settings,
+    username: &str,
+    promote: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let wiring = Wiring::new(settings);
     if wiring.store_kind() == StoreKind::Memory {
         return Err("no persistent store is configured (DYNAMODB_ENDPOINT or AWS settings); for the local server \
                     on memory, set CLOUDMIND_ADMIN_USERNAME and CLOUDMIND_ADMIN_PASSWORD before `cloudmind serve`"
             .into());
     }
-    let password = match admin_password() {
-        Some(p) => p,
-        None => {
+    // Promoting keeps the account's own password: none is asked for.
+    let password = match (admin_password(), promote) {
+        (_, Some(_)) => None,
+        (Some(p), None) => Some(p),
+        (None, None) => {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line)?;
-            SecretString::from(line.trim_end_matches(['\r', '\n']).to_string())
+            Some(SecretString::from(line.trim_end_matches(['\r', '\n']).to_string()))
         }
     };
-    match ensure_admin(&wiring, username, Some(password.expose_secret())).await? {
-        AdminOutcome::Existing(u) => println!("'{u}' exists and now has the admin role"),
+    match ensure_admin(&wiring, username, password.as_ref().map(|p| p.expose_secret()), promote).await? {
+        AdminOutcome::Existing(u) => println!("'{u}' is an admin already"),
+        AdminOutcome::Promoted(u) => println!("'{u}' (the account you named) now has the admin role"),
         AdminOutcome::Created(u) | AdminOutcome::Generated { username: u, .. } => println!("admin '{u}' created"),
     }
     Ok(())

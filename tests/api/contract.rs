@@ -400,11 +400,19 @@ fn functions_tsv_lists_every_function_with_everything_it_costs_outside_rust() {
     for f in &listed {
         assert!(["api", "rotation"].contains(&f.kind.as_str()), "{}: kind {}", f.id, f.kind);
         let manifest = std::fs::read_to_string(root().join(&f.krate).join("Cargo.toml")).expect("the crate exists");
-        assert!(manifest.contains(&format!("name = \"{}\"", f.binary)), "{}: its crate builds no {}", f.krate, f.binary);
+        assert!(
+            manifest.contains(&format!("name = \"{}\"", f.binary)),
+            "{}: its crate builds no {}",
+            f.krate,
+            f.binary
+        );
         assert!(has("Resources", &format!("{}LogGroup", f.id)), "{}LogGroup", f.id);
         if f.kind == "api" {
-            for name in [format!("{}DeployErrorsAlarm", f.id), format!("{}ErrorsAlarm", f.id), format!("{}ThrottlesAlarm", f.id)]
-            {
+            for name in [
+                format!("{}DeployErrorsAlarm", f.id),
+                format!("{}ErrorsAlarm", f.id),
+                format!("{}ThrottlesAlarm", f.id),
+            ] {
                 assert!(has("Resources", &name), "template.yaml has no {name}");
             }
             assert!(has("Parameters", &format!("{}ReservedConcurrency", f.id)), "{}ReservedConcurrency", f.id);

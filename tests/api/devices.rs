@@ -104,8 +104,17 @@ async fn mfa_still_applies_to_a_device_and_remember_device_rides_on_the_mfa_toke
     let app = TestApp::spawn().await;
     app.registered("vera").await;
     let token = app.token("vera", GOOD_PASSWORD).await;
-    let body: Value =
-        app.client.post(app.url("/api/v1/me/mfa/totp")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let body: Value = app
+        .client
+        .post(app.url("/api/v1/me/mfa/totp"))
+        .bearer_auth(&token)
+        .json(&json!({"password": GOOD_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let secret = body["secret"].as_str().unwrap().to_string();
     let r = app
         .client

@@ -7,7 +7,7 @@ use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::events::EventKind;
 use cloudmind_security::users::{Session, SessionLookup};
-use cloudmind_tests::{GOOD_PASSWORD, TestApp, assert_problem, assert_security_headers};
+use cloudmind_tests::{GOOD_PASSWORD, TestApp, assert_problem, assert_security_headers, logs};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -272,6 +272,9 @@ async fn health_is_unhealthy_503_when_the_store_is_down() {
         async fn set_password_hash(&self, _: &str, _: &str, _: bool, _: Millis) -> Result<User, StoreError> {
             Err(StoreError::unavailable("users", "down"))
         }
+        async fn rehash(&self, _: &str, _: &str, _: &str) -> Result<bool, StoreError> {
+            Err(StoreError::unavailable("users", "down"))
+        }
         async fn add_role(&self, _: &str, _: &str) -> Result<User, StoreError> {
             Err(StoreError::unavailable("users", "down"))
         }
@@ -350,7 +353,7 @@ async fn injection_without_spaces_and_triple_encoding_are_refused() {
 }
 
 #[tokio::test]
-async fn names_that_look_like_sql_pass_and_low_confidence_free_text_never_blocks() {
+async fn names_that_look_like_sql_pass_and_low_confidence_free_text_is_accepted_and_logged() {
     let app = TestApp::spawn().await;
     let token = app.user_token("jean").await;
     let patch = |name: &str| {
@@ -362,16 +365,26 @@ async fn names_that_look_like_sql_pass_and_low_confidence_free_text_never_blocks
         let me: Value = app.me(&token).await.json().await.unwrap();
         assert_eq!(me["display_name"], name);
     }
-    // A display name shaped like a statement is refused, but six of them (the block is at five) do not block.
-    for _ in 0..6 {
-        assert_problem(patch("Select one from the list").await.unwrap(), 400, "malicious_input").await;
+    // A display name shaped like a statement, with `=` or parentheses (API.md, corrections): a name, stored and
+    // output-encoded like any text. Accepted, the low-confidence match logged (never the value), nothing counted.
+    for name in ["Select one from the list", "Delete from my cart later", "x = (y + 1)", "Alice (admin = no)"] {
+        let r = patch(name).await.unwrap();
+        assert_eq!(r.status(), 200, "{name}");
+        let me: Value = app.me(&token).await.json().await.unwrap();
+        assert_eq!(me["display_name"], name);
     }
+    for _ in 0..6 {
+        assert_eq!(patch("Select one from the list").await.unwrap().status(), 200);
+    }
+    assert!(logs::captured().contains("suspicious_free_text"));
+    assert!(app.events("malicious_sqli").await.is_empty());
     assert_eq!(app.client.get(app.url("/health")).send().await.unwrap().status(), 200);
-    let events = app.events("malicious_sqli").await;
-    assert_eq!(events.len(), 6);
-    assert!(events.iter().all(|e| e["detail"].as_str().unwrap().contains("confidence=low")), "{events:?}");
-    // The same text in a query parameter is not a person's free text: it counts, and five of them block.
-    for _ in 0..5 {
+    // A high-confidence shape in the same field is still refused.
+    assert_problem(patch("<script>alert(1)</script>").await.unwrap(), 400, "malicious_input").await;
+    assert_problem(patch("x' OR '1'='1").await.unwrap(), 400, "malicious_input").await;
+    // The same text in a query parameter is not a person's free text: it counts; with the two refusals above,
+    // three of them make the five that block.
+    for _ in 0..3 {
         let r = app.client.get(app.url("/health?q=Select%20one%20from%20the%20list")).send().await.unwrap();
         assert_eq!(r.status(), 400);
     }

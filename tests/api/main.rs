@@ -10,6 +10,7 @@ mod devices;
 mod errors;
 mod fixtures;
 mod flows;
+mod hardening;
 mod limits;
 mod mfa;
 mod server;

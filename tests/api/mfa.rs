@@ -19,7 +19,7 @@ async fn post(app: &TestApp, path: &str, token: &str, body: Option<Value>) -> re
 async fn enrolled(app: &TestApp, username: &str) -> (String, Vec<String>) {
     app.registered(username).await;
     let token = app.token(username, GOOD_PASSWORD).await;
-    let r = post(app, "/api/v1/me/mfa/totp", &token, None).await;
+    let r = post(app, "/api/v1/me/mfa/totp", &token, Some(json!({"password": GOOD_PASSWORD}))).await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     let secret = body["secret"].as_str().unwrap().to_string();
@@ -60,7 +60,8 @@ async fn enrol_confirm_then_each_code_and_recovery_code_logs_in_once() {
     let r = post(&app, "/api/v1/me/mfa/totp/confirm", &token, Some(json!({"code": "123456"}))).await;
     let (_, body) = assert_problem(r, 400, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "code", "no enrolment pending");
-    let body: Value = post(&app, "/api/v1/me/mfa/totp", &token, None).await.json().await.unwrap();
+    let body: Value =
+        post(&app, "/api/v1/me/mfa/totp", &token, Some(json!({"password": GOOD_PASSWORD}))).await.json().await.unwrap();
     let secret = body["secret"].as_str().unwrap().to_string();
     assert_eq!(secret.len(), 32, "160 bits in base32 without padding");
     assert_eq!(
@@ -79,7 +80,12 @@ async fn enrol_confirm_then_each_code_and_recovery_code_logs_in_once() {
         .map(|c| c.as_str().unwrap().to_string())
         .collect();
     assert_eq!(codes.len(), 10);
-    assert_problem(post(&app, "/api/v1/me/mfa/totp", &token, None).await, 409, "mfa_already_enabled").await;
+    assert_problem(
+        post(&app, "/api/v1/me/mfa/totp", &token, Some(json!({"password": GOOD_PASSWORD}))).await,
+        409,
+        "mfa_already_enabled",
+    )
+    .await;
     let me: Value = app.me(&token).await.json().await.unwrap();
     assert_eq!(me["mfa_enabled"], true);
 

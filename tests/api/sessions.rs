@@ -55,7 +55,9 @@ async fn a_spent_refresh_token_presented_again_revokes_the_whole_session() {
     let first = login(&app, "sami").await;
     let spent = field(&first, "refresh_token");
     let second: Value = refresh(&app, &spent).await.json().await.unwrap();
-    let (access, newest) = (field(&second, "access_token"), field(&second, "refresh_token"));
+    // One more rotation: `spent` is no longer the token rotated last, so no grace covers it.
+    let third: Value = refresh(&app, &field(&second, "refresh_token")).await.json().await.unwrap();
+    let (access, newest) = (field(&third, "access_token"), field(&third, "refresh_token"));
     assert_eq!(app.me(&access).await.status(), 200);
 
     // The thief (or a replay) comes back with the spent token.
@@ -72,21 +74,54 @@ async fn a_spent_refresh_token_presented_again_revokes_the_whole_session() {
 }
 
 #[tokio::test]
-async fn a_spent_token_within_the_grace_is_refused_but_the_session_lives() {
-    let app = TestApp::with(&[("REFRESH_REUSE_GRACE_SECONDS", "30")]).await;
-    app.registered("gina").await;
-    let first = login(&app, "gina").await;
+async fn without_a_grace_the_token_rotated_last_is_reuse_too() {
+    let app = TestApp::with(&[("REFRESH_REUSE_GRACE_SECONDS", "0")]).await;
+    app.registered("sara").await;
+    let first = login(&app, "sara").await;
     let spent = field(&first, "refresh_token");
     let second: Value = refresh(&app, &spent).await.json().await.unwrap();
     assert_problem(refresh(&app, &spent).await, 401, "token_revoked").await;
-    assert_eq!(app.me(&field(&second, "access_token")).await.status(), 200, "the session survived");
-    assert_eq!(refresh(&app, &field(&second, "refresh_token")).await.status(), 200);
-    assert!(app.events("authn_token_reuse").await.is_empty());
+    assert_problem(app.me(&field(&second, "access_token")).await, 401, "token_revoked").await;
+    assert_eq!(app.events("authn_token_reuse").await.len(), 1);
 }
 
 #[tokio::test]
-async fn twenty_parallel_refreshes_of_one_token_admit_exactly_one() {
+async fn the_token_rotated_last_within_the_grace_gets_a_new_pair_and_the_session_lives() {
+    // The default grace (10 s): a client that retries, or refreshes from two tabs at once, is not logged out.
     let app = TestApp::spawn().await;
+    app.registered("gina").await;
+    let first = login(&app, "gina").await;
+    let sid = sid_of(&field(&first, "access_token"));
+    let spent = field(&first, "refresh_token");
+    let second: Value = refresh(&app, &spent).await.json().await.unwrap();
+    let r = refresh(&app, &spent).await;
+    assert_eq!(r.status(), 200, "the token rotated last, within the grace");
+    let retried: Value = r.json().await.unwrap();
+    assert_eq!(sid_of(&field(&retried, "access_token")), sid, "a new pair of the same session");
+    assert_eq!(app.me(&field(&second, "access_token")).await.status(), 200, "the session survived");
+    assert_eq!(app.me(&field(&retried, "access_token")).await.status(), 200);
+    assert_eq!(refresh(&app, &field(&retried, "refresh_token")).await.status(), 200);
+    assert!(app.events("authn_token_reuse").await.is_empty());
+    // Only the token rotated last is covered: the first one, now two rotations back, is reuse.
+    assert_problem(refresh(&app, &spent).await, 401, "token_revoked").await;
+    assert_eq!(app.events("authn_token_reuse").await.len(), 1);
+}
+
+#[tokio::test]
+async fn after_the_grace_the_token_rotated_last_is_reuse() {
+    let app = TestApp::with(&[("REFRESH_REUSE_GRACE_SECONDS", "1")]).await;
+    app.registered("gail").await;
+    let first = login(&app, "gail").await;
+    let spent = field(&first, "refresh_token");
+    let second: Value = refresh(&app, &spent).await.json().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    assert_problem(refresh(&app, &spent).await, 401, "token_revoked").await;
+    assert_problem(app.me(&field(&second, "access_token")).await, 401, "token_revoked").await;
+}
+
+#[tokio::test]
+async fn twenty_parallel_refreshes_of_one_token_admit_exactly_one_without_a_grace() {
+    let app = TestApp::with(&[("REFRESH_REUSE_GRACE_SECONDS", "0")]).await;
     app.registered("para").await;
     let token = field(&login(&app, "para").await, "refresh_token");
     let statuses: Vec<u16> = futures_util::future::join_all((0..20).map(|_| refresh(&app, &token)))
@@ -96,6 +131,26 @@ async fn twenty_parallel_refreshes_of_one_token_admit_exactly_one() {
         .collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 401), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_both_get_a_pair_of_the_same_session() {
+    let app = TestApp::spawn().await;
+    app.registered("pam").await;
+    let first = login(&app, "pam").await;
+    let sid = sid_of(&field(&first, "access_token"));
+    let token = field(&first, "refresh_token");
+    let answers = futures_util::future::join_all((0..2).map(|_| refresh(&app, &token))).await;
+    let mut pairs = Vec::new();
+    for r in answers {
+        assert_eq!(r.status(), 200);
+        pairs.push(r.json::<Value>().await.unwrap());
+    }
+    for pair in &pairs {
+        assert_eq!(sid_of(&field(pair, "access_token")), sid);
+        assert_eq!(app.me(&field(pair, "access_token")).await.status(), 200);
+    }
+    assert!(app.events("authn_token_reuse").await.is_empty());
 }
 
 #[tokio::test]

@@ -55,24 +55,28 @@ async fn mfa_and_device_items_expire_on_read_and_their_updates_are_atomic_in_dyn
     let b = &app.backends;
     assert_eq!(b.store, StoreKind::DynamoDb);
     let now = now_ms();
-    let old = Challenge { username: "amy".into(), expires_at: now - 1, remember_device: false };
+    let challenge = |expires_at, remember_device| Challenge {
+        username: "amy".into(),
+        expires_at,
+        remember_device,
+        device: Some("d3v1ce".into()),
+        generation: 3,
+    };
+    let old = challenge(now - 1, false);
     b.mfa.put_challenge("old", &old).await.unwrap();
     assert_eq!(b.mfa.take_challenge("old", now).await.unwrap(), None);
-    let live = Challenge { username: "amy".into(), expires_at: now + 60_000, remember_device: true };
+    let live = challenge(now + 60_000, true);
     b.mfa.put_challenge("live", &live).await.unwrap();
     let takes = futures_util::future::join_all((0..10).map(|_| b.mfa.take_challenge("live", now))).await;
     assert_eq!(takes.iter().filter(|t| matches!(t, Ok(Some(c)) if *c == live)).count(), 1, "{takes:?}");
 
-    let expired = DeviceRecord { username: "amy".into(), issued_at: now - 10_000, expires_at: now - 1, failures: 0 };
+    let expired = DeviceRecord { username: "amy".into(), issued_at: now - 10_000, expires_at: now - 1 };
     b.devices.put("expired", &expired).await.unwrap();
     assert_eq!(b.devices.get("expired", "amy", now).await.unwrap(), None);
-    let device =
-        DeviceRecord { username: "amy".into(), issued_at: now - 10_000, expires_at: now + 60_000, failures: 0 };
+    let device = DeviceRecord { username: "amy".into(), issued_at: now - 10_000, expires_at: now + 60_000 };
     b.devices.put("dev", &device).await.unwrap();
-    let counts = futures_util::future::join_all((0..10).map(|_| b.devices.record_failure("dev"))).await;
-    let mut counts: Vec<u32> = counts.into_iter().map(Result::unwrap).collect();
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=10).collect::<Vec<u32>>(), "every failure counted once");
+    assert_eq!(b.devices.get("dev", "amy", now).await.unwrap(), Some(device));
+    // A device's failures are lockout slots under its own key (atomic like a username's, tested below).
 
     app.registered("amy").await;
     assert!(b.mfa.set_pending("amy", "sealed").await.unwrap());
@@ -83,6 +87,14 @@ async fn mfa_and_device_items_expire_on_read_and_their_updates_are_atomic_in_dyn
     assert_eq!(spends.iter().filter(|c| matches!(c, Ok(true))).count(), 1, "{spends:?}");
     let user = b.users.get("amy").await.unwrap().unwrap();
     assert_eq!((user.mfa.last_step, user.mfa.recovery.clone()), (6, vec!["r2".to_string()]));
+    // A login's re-hash is conditional on the hash it checked: of ten racing, one lands; none after a change.
+    let old = user.password_hash.clone();
+    let rehashes = futures_util::future::join_all(
+        (0..10).map(|i| b.users.rehash("amy", &old, if i == 0 { "new-0" } else { "new-n" })),
+    )
+    .await;
+    assert_eq!(rehashes.iter().filter(|r| matches!(r, Ok(true))).count(), 1, "{rehashes:?}");
+    assert!(!b.users.rehash("amy", &old, "stale").await.unwrap(), "the hash changed: a stale re-hash is refused");
 }
 
 #[tokio::test]
@@ -337,13 +349,13 @@ async fn with_dynamodb_down_protected_requests_are_503_never_200() {
 }
 
 #[tokio::test]
-async fn the_redis_offenders_set_stays_bounded_under_a_flood_of_refused_clients() {
+async fn the_redis_offenders_stay_bounded_under_a_flood_of_refused_clients() {
     use cloudmind_adapters::aws::redis::RedisLimiter;
     use cloudmind_security::ratelimit::{
         Admission, BlockPolicy, Limit, Limiter, Policy, PolicyId, Subject, WindowCheck,
     };
     let prefix = cloudmind_tests::namespace();
-    let limiter = RedisLimiter::new(&required_env("REDIS_URL"), Duration::from_secs(2), &prefix).unwrap();
+    let limiter = RedisLimiter::new(&required_env("REDIS_URL"), Duration::from_secs(2), &prefix, false).unwrap();
     // A policy that refuses everything: every client becomes an offender.
     let closed = Policy { name: PolicyId::Api, limits: vec![Limit { limit: 0, window_seconds: 60 }] };
     let blocks = BlockPolicy { rate_limit_violations: 0, ..BlockPolicy::default() };
@@ -352,11 +364,20 @@ async fn the_redis_offenders_set_stays_bounded_under_a_flood_of_refused_clients(
         let admission = Admission { checks: WindowCheck::for_policy(&closed, &client), client_key: client };
         assert!(!limiter.admit(&admission, &blocks, now_ms()).await.unwrap().decision.allowed);
     }
+    let stats = limiter.stats(now_ms()).await.unwrap();
+    assert_eq!(stats.totals.limited, 1_200);
+    assert_eq!(stats.top_offenders.len(), 10);
+    // The offenders are spread over 16 keys, each kept to the 64 with most refusals: about a thousand in all.
     let mut conn =
         redis::Client::open(required_env("REDIS_URL")).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let offenders: u64 =
-        redis::cmd("ZCARD").arg(format!("{{{prefix}}}:offenders")).query_async(&mut conn).await.unwrap();
-    assert_eq!(offenders, 1_000);
+    let mut total = 0;
+    for shard in 0..16 {
+        let n: u64 =
+            redis::cmd("ZCARD").arg(format!("{{{prefix}:offenders:{shard}}}")).query_async(&mut conn).await.unwrap();
+        assert!(n <= 64, "shard {shard} holds {n}");
+        total += n;
+    }
+    assert!((900..=1_024).contains(&total), "{total} offenders kept");
 }
 
 #[tokio::test]

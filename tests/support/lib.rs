@@ -146,7 +146,7 @@ impl TestApp {
     /// A server over the given ports (for example with a store that fails), with the test admin.
     pub async fn with_wiring(wiring: Wiring) -> Self {
         logs::capture();
-        ensure_admin(&wiring, ADMIN_USERNAME, Some(ADMIN_PASSWORD)).await.expect("admin created");
+        ensure_admin(&wiring, ADMIN_USERNAME, Some(ADMIN_PASSWORD), None).await.expect("admin created");
         Self::serving(wiring).await
     }
 
@@ -179,6 +179,15 @@ impl TestApp {
         let client = Client::builder().pool_max_idle_per_host(64).build().unwrap();
         let settings = wiring.settings().clone();
         Self { base, client, settings, wiring, backends, app, stop: Some(stop) }
+    }
+
+    /// A client whose requests come from `127.0.0.<last>` (the local server keys limits and blocks on the socket
+    /// address): another client address of the same machine.
+    pub fn client_from(&self, last: u8) -> Client {
+        Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, last]))
+            .build()
+            .expect("a client bound to a loopback address")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -345,6 +354,9 @@ impl UserStore for BrokenReads {
         now: cloudmind_security::clock::Millis,
     ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
         self.inner.set_password_hash(username, hash, revoke_all, now).await
+    }
+    async fn rehash(&self, username: &str, old: &str, new: &str) -> Result<bool, cloudmind_security::StoreError> {
+        self.inner.rehash(username, old, new).await
     }
     async fn add_role(
         &self,

@@ -18,6 +18,8 @@ use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use crate::target::BaseUrl;
+
 mod svg;
 
 type HttpClient = Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
@@ -168,23 +170,20 @@ fn ms(micros: u64) -> f64 {
     micros as f64 / 1000.0
 }
 
-pub(crate) fn is_local(url: &str) -> bool {
-    url.parse::<http::Uri>()
-        .ok()
-        .and_then(|u| u.host().map(str::to_string))
-        .is_some_and(|h| h == "localhost" || h == "127.0.0.1" || h == "[::1]" || h == "::1")
-}
-
 /// Runs a load test and writes its report and picture.
 pub async fn run(args: Args) -> Result<Results, Box<dyn std::error::Error + Send + Sync>> {
-    if !is_local(&args.url) && !args.yes {
+    let base = BaseUrl::parse(&args.url)?;
+    if !base.is_local() && !args.yes {
         return Err(format!("{} is not on this machine: pass --yes if it is yours to load", args.url).into());
     }
-    let base = args.url.trim_end_matches('/').to_string();
     let steps: Vec<Step> = match &args.scenario {
         Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
         None => vec![Step { method: "GET".into(), path: args.endpoint.clone(), weight: 1, body: None }],
     };
+    // Every request names a path on the base URL, checked before anything is sent.
+    for step in &steps {
+        base.join(&step.path)?;
+    }
     if steps.is_empty() || steps.iter().all(|s| s.weight == 0) {
         return Err("the scenario has no request with a weight".into());
     }
@@ -362,20 +361,20 @@ struct Plan {
     steps: Vec<Step>,
     /// Step indices repeated by weight.
     wheel: Vec<usize>,
-    base: String,
+    base: BaseUrl,
     token: Option<String>,
 }
 
 impl Plan {
-    fn new(steps: Vec<Step>, base: String, token: Option<String>) -> Self {
+    fn new(steps: Vec<Step>, base: BaseUrl, token: Option<String>) -> Self {
         let wheel = steps.iter().enumerate().flat_map(|(i, s)| std::iter::repeat_n(i, s.weight as usize)).collect();
         Self { steps, wheel, base, token }
     }
 
     async fn send(&self, client: &HttpClient, n: usize) -> Result<u16, &'static str> {
         let step = &self.steps[self.wheel[n % self.wheel.len()]];
-        let mut request =
-            hyper::Request::builder().method(step.method.as_str()).uri(format!("{}{}", self.base, step.path));
+        let uri = self.base.join(&step.path).map_err(|_| "bad request")?;
+        let mut request = hyper::Request::builder().method(step.method.as_str()).uri(uri);
         if let Some(token) = &self.token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
@@ -401,12 +400,12 @@ impl Plan {
 
 async fn login_token(
     client: &HttpClient,
-    base: &str,
+    base: &BaseUrl,
     login: &str,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let (username, password) = login.split_once(':').ok_or("--login is USER:PASSWORD")?;
     let body = serde_json::json!({ "username": username, "password": password }).to_string();
-    let request = hyper::Request::post(format!("{base}/api/v1/auth/login"))
+    let request = hyper::Request::post(base.join("/api/v1/auth/login")?)
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body)))?;
     let response = client.request(request).await?;

@@ -18,6 +18,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::target::BaseUrl;
+
 type Inner = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Why a request was not answered.
@@ -112,7 +114,7 @@ impl Req {
 /// The probe's connection to the API under test.
 #[derive(Clone)]
 pub struct Target {
-    base: String,
+    base: BaseUrl,
     /// The first three octets of this run's loopback identities (`127.a.b.*`), when the server is on loopback.
     loopback: Option<[u8; 2]>,
     next_identity: Arc<AtomicU32>,
@@ -139,10 +141,8 @@ pub struct Identity {
 }
 
 impl Target {
-    pub fn new(base: &str, max_requests: u64) -> Self {
-        let base = base.trim_end_matches('/').to_string();
-        let host = base.parse::<http::Uri>().ok().and_then(|u| u.host().map(str::to_string));
-        let loopback = matches!(host.as_deref(), Some("127.0.0.1" | "localhost")).then(|| {
+    pub fn new(base: BaseUrl, max_requests: u64) -> Self {
+        let loopback = matches!(base.host(), "127.0.0.1" | "localhost").then(|| {
             let r = crate::probe::random_bytes::<2>();
             [r[0].max(1), r[1]]
         });
@@ -156,7 +156,7 @@ impl Target {
         }
     }
 
-    pub fn base(&self) -> &str {
+    pub fn base(&self) -> &BaseUrl {
         &self.base
     }
 
@@ -213,7 +213,8 @@ impl Identity {
             return Err(SendError::Budget);
         }
         let line = format!("{} {}", req.method, req.target.chars().take(120).collect::<String>());
-        let mut builder = hyper::Request::builder().method(req.method).uri(format!("{}{}", t.base, req.target));
+        let uri = t.base.join(&req.target).map_err(SendError::Transport)?;
+        let mut builder = hyper::Request::builder().method(req.method).uri(uri);
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }

@@ -107,14 +107,15 @@ pub(crate) fn random_hex(bytes: usize) -> String {
 }
 
 pub async fn run(args: Args) -> Result<Report, Box<dyn std::error::Error + Send + Sync>> {
-    if !crate::loadtest::is_local(&args.url) && !args.yes {
+    let base = crate::target::BaseUrl::parse(&args.url)?;
+    if !base.is_local() && !args.yes {
         confirm(&args)?;
     }
     let key = match &args.signing_key_env {
         None => None,
         Some(var) => Some(std::env::var(var).map_err(|_| format!("--signing-key-env {var}: the variable is not set"))?),
     };
-    let target = Target::new(&args.url, args.max_requests);
+    let target = Target::new(base, args.max_requests);
     // The API's own description of its inputs.
     let spec = {
         let answer = target.identity().send(Req::get("/openapi.json")).await?;

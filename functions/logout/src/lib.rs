@@ -68,7 +68,10 @@ async fn logout(state: &Logout, call: Call<Principal>) -> Result<Reply, ApiError
     );
     denied?;
     revoked?;
-    let event = call.event(EventKind::SessionRevoked).username(&claims.username).detail("logout");
-    state.gate.observer().record(event).await;
+    // Both events: consumers of the v1 vocabulary read `authn_token_revoked`, the session's end is
+    // `authn_session_revoked`.
+    let audit = state.gate.observer();
+    audit.record(call.event(EventKind::TokenRevoked).username(&claims.username).detail("logout")).await;
+    audit.record(call.event(EventKind::SessionRevoked).username(&claims.username).detail("logout")).await;
     Ok(Reply::no_content().with_header("clear-site-data", r#""cache", "cookies", "storage""#))
 }

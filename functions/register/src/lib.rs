@@ -76,7 +76,9 @@ async fn register(state: &Register, call: Call) -> Result<Reply, ApiError> {
     if !state.registration_enabled {
         return Err(ApiError::RegistrationDisabled);
     }
-    let username = Username::parse(&req.username);
+    // The service's own names (admin…, root, security, support, system…) are not for registration.
+    let username = Username::parse(&req.username)
+        .and_then(|u| if u.is_reserved() { Err(FieldError::new("username", "is reserved")) } else { Ok(u) });
     let email = Email::parse(&req.email);
     let display_name = DisplayName::parse(req.display_name.as_deref().unwrap_or(&req.username));
     let (username, email, display_name) = match (username, email, display_name) {

@@ -1,11 +1,15 @@
 //! The first admin: created at start of the local server (`CLOUDMIND_ADMIN_USERNAME`, default `admin`, with
 //! `CLOUDMIND_ADMIN_PASSWORD` or a generated password printed once), or by `cloudmind create-admin` against the
 //! configured store.
+//!
+//! An account that exists already is never promoted silently: whoever registered that name first (an attacker who
+//! read the runbook) would become an admin with a password of their choosing. It is promoted only when the operator
+//! names its id (`create-admin --promote-existing <id>`), having been shown the id and when it was created.
 
 use cloudmind_security::StoreError;
-use cloudmind_security::clock::now_ms;
+use cloudmind_security::clock::{now_ms, rfc3339};
 use cloudmind_security::hashing::{HashError, PasswordHasher};
-use cloudmind_security::users::{ROLE_ADMIN, User};
+use cloudmind_security::users::{ROLE_ADMIN, User, UserStore};
 use cloudmind_security::validation::{DisplayName, Email, Username};
 use cloudmind_serving::config::Settings;
 use cloudmind_serving::function::{Ports, WiringError};
@@ -15,8 +19,10 @@ use secrecy::SecretString;
 /// What [`ensure_admin`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdminOutcome {
-    /// The user existed; it has the admin role now.
+    /// The user existed with the admin role already.
     Existing(String),
+    /// The user existed; the operator named its id, and it has the admin role now.
+    Promoted(String),
     /// Created with the configured password.
     Created(String),
     /// Created with a generated password, to be shown to the operator once.
@@ -30,6 +36,15 @@ pub enum AdminError {
     Username(String),
     #[error("the admin password breaks the password policy: {0}")]
     WeakPassword(String),
+    #[error(
+        "an account named '{username}' exists already (id {id}, created {created_at}) and is not an admin; it was not \
+         promoted. If it is yours, run again with --promote-existing {id}; otherwise choose another admin name"
+    )]
+    ExistingAccount { username: String, id: String, created_at: String },
+    #[error("--promote-existing names {given}, but the account '{username}' has the id {id}: nothing was changed")]
+    WrongAccount { username: String, id: String, given: String },
+    #[error("there is no account named '{0}' to promote")]
+    NoSuchAccount(String),
     #[error("the user store is not available")]
     Wiring(#[from] WiringError),
     #[error("the user store failed")]
@@ -39,15 +54,23 @@ pub enum AdminError {
 }
 
 /// Makes sure `username` exists with the admin role. `password` is used when it must be created; `None`
-/// generates one.
-pub async fn ensure_admin(wiring: &Wiring, username: &str, password: Option<&str>) -> Result<AdminOutcome, AdminError> {
+/// generates one. An existing account that is not an admin is refused (with its id and creation time), unless
+/// `promote` names that id.
+pub async fn ensure_admin(
+    wiring: &Wiring,
+    username: &str,
+    password: Option<&str>,
+    promote: Option<&str>,
+) -> Result<AdminOutcome, AdminError> {
     let settings = wiring.settings();
     let users = wiring.users().await?;
     let parsed = Username::parse(username).map_err(|e| AdminError::Username(e.message))?;
     let username = parsed.as_str().to_string();
-    if users.get(&username).await?.is_some() {
-        users.add_role(&username, ROLE_ADMIN).await?;
-        return Ok(AdminOutcome::Existing(username));
+    if let Some(existing) = users.get(&username).await? {
+        return promote_existing(users.as_ref(), existing, promote).await;
+    }
+    if promote.is_some() {
+        return Err(AdminError::NoSuchAccount(username));
     }
     let (password, generated) = match password {
         Some(p) => (p.to_string(), false),
@@ -64,14 +87,41 @@ pub async fn ensure_admin(wiring: &Wiring, username: &str, password: Option<&str
     let user = User::new(parsed, email, display_name, hash, now_ms()).with_admin_role();
     match users.create(&user).await {
         Ok(()) => {}
-        // Another instance created it first (two servers starting together): make sure it is an admin.
+        // Created in between (two servers starting together, or someone registering the name right now): the same
+        // rule as for an account that existed.
         Err(StoreError::Conflict) => {
-            users.add_role(&username, ROLE_ADMIN).await?;
-            return Ok(AdminOutcome::Existing(username));
+            let existing = users.get(&username).await?.ok_or(StoreError::NotFound)?;
+            return promote_existing(users.as_ref(), existing, promote).await;
         }
         Err(e) => return Err(e.into()),
     }
     Ok(if generated { AdminOutcome::Generated { username, password } } else { AdminOutcome::Created(username) })
+}
+
+/// An account that exists: fine if it is an admin; promoted only if the operator named its id.
+async fn promote_existing(
+    users: &dyn UserStore,
+    existing: User,
+    promote: Option<&str>,
+) -> Result<AdminOutcome, AdminError> {
+    if existing.has_role(ROLE_ADMIN) {
+        return Ok(AdminOutcome::Existing(existing.username));
+    }
+    match promote {
+        None => Err(AdminError::ExistingAccount {
+            created_at: rfc3339(existing.created_at),
+            username: existing.username,
+            id: existing.id,
+        }),
+        Some(given) if given != existing.id => {
+            Err(AdminError::WrongAccount { username: existing.username, id: existing.id, given: given.to_string() })
+        }
+        Some(_) => {
+            users.add_role(&existing.username, ROLE_ADMIN).await?;
+            tracing::warn!(event = "admin_promoted", username = %existing.username, id = %existing.id);
+            Ok(AdminOutcome::Promoted(existing.username))
+        }
+    }
 }
 
 /// A random 24-character password that passes the policy in force.

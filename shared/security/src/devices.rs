@@ -2,9 +2,17 @@
 //! presents it for the same username is judged by the device's own failure count instead of the username's
 //! lockout, so a stranger who locks an account by guessing does not lock out its owner's known devices.
 //!
-//! A device token is 256 random bits (base64url), stored only as its SHA-256. `MAX_LOGIN_ATTEMPTS` failures under
-//! one token revoke it. A password change and `DELETE /api/v1/me/devices` revoke every device of the user at once:
-//! a per-user mark, `valid_after`, that every device issued before it fails.
+//! A device token is 256 random bits (base64url), stored only as its SHA-256. Its attempts take slots of the
+//! lockout store under [`lockout_key`], the same discipline as a username's (however many guesses arrive at once
+//! under one token, at most `MAX_LOGIN_ATTEMPTS` get a verdict; the rest are ordinary logins, under the username's
+//! lockout), and the failure that locks that key revokes the device. A password change and
+//! `DELETE /api/v1/me/devices` revoke every device of the user at once: a per-user mark, `valid_after`, that every
+//! device issued before it fails.
+//!
+//! What a trusted device is for: it is proof that its holder completed a login as that user on it before. It does
+//! not replace the password or MFA; it exempts its holder from a lockout that strangers caused. A login under it, its
+//! MFA step, and a re-authentication from a session it started (a password change, turning MFA off) are counted
+//! against the device, not the username.
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -21,7 +29,6 @@ pub struct DeviceRecord {
     pub username: String,
     pub issued_at: Millis,
     pub expires_at: Millis,
-    pub failures: u32,
 }
 
 /// Where trusted devices live (the security table, or memory).
@@ -31,9 +38,6 @@ pub trait DeviceStore: Send + Sync {
     /// The device if it exists, belongs to `username`, has not expired and was issued after the user's last
     /// revoke-all (`None` otherwise: the login is then an ordinary one).
     async fn get(&self, id: &str, username: &str, now: Millis) -> Result<Option<DeviceRecord>, StoreError>;
-    /// Counts a failed login under the device; the new count (0 when the device is gone).
-    async fn record_failure(&self, id: &str) -> Result<u32, StoreError>;
-    async fn clear_failures(&self, id: &str) -> Result<(), StoreError>;
     async fn revoke(&self, id: &str) -> Result<(), StoreError>;
     /// Revokes every device of `username` issued up to `now`; the mark is kept for `keep_ms` (the longest a device
     /// lives), after which no device it could revoke is left.
@@ -47,6 +51,12 @@ pub fn new_device_token() -> (SecretString, String) {
     let token = B64.encode(b);
     let id = device_id(&token);
     (SecretString::from(token), id)
+}
+
+/// The lockout-store key of a device's attempts. It starts with a NUL, which no login name reaching the lockout can
+/// hold (the gate refuses control characters in every non-secret field), so no username shares a device's count.
+pub fn lockout_key(device_id: &str) -> String {
+    format!("\u{0}device:{device_id}")
 }
 
 /// The id of a presented device token (its SHA-256, hex).

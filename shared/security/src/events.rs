@@ -77,8 +77,21 @@ event_kinds! {
     MfaEnabled => "authn_mfa_enabled",
     MfaDisabled => "authn_mfa_disabled",
     MfaRequired => "authn_mfa_required",
+    MfaFail => "authn_mfa_fail",
     DeviceTrusted => "authn_device_trusted",
     DevicesRevoked => "authn_devices_revoked",
+}
+
+/// The most characters of an event's detail (and of anything a client chose in it).
+pub const DETAIL_MAX: usize = 512;
+
+/// `text` cut to [`DETAIL_MAX`] characters (an ellipsis marks the cut): for anything a client chose (a field path, a
+/// parameter name) that reaches a log line or the audit trail.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(DETAIL_MAX - 1) {
+        Some((i, _)) if text.len() > i + 1 => std::borrow::Cow::Owned(format!("{}…", &text[..i])),
+        _ => std::borrow::Cow::Borrowed(text),
+    }
 }
 
 /// One security event.
@@ -117,8 +130,9 @@ impl SecurityEvent {
         self
     }
 
+    /// The detail, at most [`DETAIL_MAX`] characters (anything a client chose is clipped, never copied whole).
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = detail.into();
+        self.detail = clip(&detail.into()).into_owned();
         self
     }
 
@@ -172,8 +186,18 @@ mod tests {
         for kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
         }
-        assert_eq!(EventKind::ALL.len(), 25);
+        assert_eq!(EventKind::ALL.len(), 26);
         assert_eq!(EventKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn details_hold_at_most_512_characters() {
+        let long = "é".repeat(5_000);
+        let event = SecurityEvent::new(EventKind::MaliciousInput, 1).detail(format!("location=body.{long}"));
+        assert_eq!(event.detail.chars().count(), DETAIL_MAX);
+        assert!(event.detail.ends_with('…'));
+        assert_eq!(clip("short"), "short");
+        assert_eq!(clip(&"x".repeat(DETAIL_MAX)).len(), DETAIL_MAX, "exactly the maximum is kept whole");
     }
 
     #[test]

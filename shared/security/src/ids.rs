@@ -9,6 +9,13 @@ pub fn random_hex(n: usize) -> String {
     hex::encode(b)
 }
 
+/// `N` random bytes (ids and shard choices, never secrets: see [`random_hex`]).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    let _ = getrandom::fill(&mut b);
+    b
+}
+
 /// A random (version 4) UUID.
 pub fn uuid_v4() -> String {
     let mut b = [0u8; 16];

@@ -39,6 +39,12 @@ pub struct Challenge {
     pub expires_at: Millis,
     /// The login asked `remember_device`: the second step's success issues a device token.
     pub remember_device: bool,
+    /// The trusted device the password was checked under, if any: its code is then counted against the device,
+    /// not the username's lockout (a stranger's lockout does not stop the owner's device halfway).
+    pub device: Option<String>,
+    /// The user's token generation when the password was right: a password change, a reset, a disable or an
+    /// erasure since then bumps it, and the challenge no longer completes a login.
+    pub generation: u64,
 }
 
 /// Where MFA state and login challenges live (the users table and the security table, or memory). Every change is

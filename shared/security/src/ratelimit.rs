@@ -355,6 +355,52 @@ pub struct Admitted {
     pub decision: Decision,
     /// Set when this refusal pushed the client over the threshold and blocked it.
     pub newly_blocked: Option<Block>,
+    /// The limiter's clock when it decided (Redis's own), which a [`Limiter::refund`] of what it consumed names.
+    pub at: Millis,
+    /// When refused: set for the client's first refusal in this minute, the one the audit trail records (the
+    /// others are counted in metrics only, so a flood of refusals cannot make the trail the bottleneck or the bill).
+    pub first_refusal: Option<FirstRefusal>,
+}
+
+impl Admitted {
+    /// A client that is blocked: nothing decided, nothing consumed.
+    pub fn blocked(block: Block, at: Millis) -> Self {
+        Self { block: Some(block), decision: Decision::unlimited(), newly_blocked: None, at, first_refusal: None }
+    }
+
+    /// Nothing to limit (a route without windows): only the block was checked.
+    pub fn unlimited(at: Millis) -> Self {
+        Self { block: None, decision: Decision::unlimited(), newly_blocked: None, at, first_refusal: None }
+    }
+}
+
+/// A client's first refusal in a minute, with how many it had in the minute before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstRefusal {
+    pub previous_minute: u64,
+}
+
+/// Counts a client's refusals per minute, to tell the first of each minute (what [`Admitted::first_refusal`]
+/// carries): `(minute, count in it, count in the minute before)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefusalMinute {
+    pub minute: u64,
+    pub count: u64,
+    pub previous: u64,
+}
+
+impl RefusalMinute {
+    /// Counts one refusal at `now`; the first refusal of a minute answers with the count of the minute before.
+    pub fn refuse(&mut self, now: Millis) -> Option<FirstRefusal> {
+        let minute = now / 60_000;
+        if self.count > 0 && self.minute == minute {
+            self.count += 1;
+            return None;
+        }
+        let previous = if self.minute + 1 == minute { self.count } else { 0 };
+        *self = Self { minute, count: 1, previous };
+        Some(FirstRefusal { previous_minute: previous })
+    }
 }
 
 /// Counts per policy.
@@ -386,6 +432,10 @@ pub trait Limiter: Send + Sync {
     /// Checks the client's block, then every window; consumes only if all admit. A refusal counts as a
     /// violation toward the client's automatic block.
     async fn admit(&self, admission: &Admission, blocks: &BlockPolicy, now: Millis) -> Result<Admitted, StoreError>;
+    /// Gives back the unit an admitted decision took from each of `checks` at `at` ([`Admitted::at`]): a request
+    /// that turned out not to be the user's (its token refused) is not charged to the user, and a decision refused
+    /// by one key owner gives back what the other consumed. A window that has rolled over since keeps its count.
+    async fn refund(&self, checks: &[WindowCheck], at: Millis) -> Result<(), StoreError>;
     /// Counts a violation of `key`; returns the block when this one crossed the threshold.
     async fn record_violation(
         &self,
@@ -434,6 +484,16 @@ impl std::fmt::Display for LimiterBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_refusal_of_each_minute_carries_the_count_of_the_one_before() {
+        let mut m = RefusalMinute::default();
+        assert_eq!(m.refuse(60_000), Some(FirstRefusal { previous_minute: 0 }));
+        assert_eq!(m.refuse(60_001), None);
+        assert_eq!(m.refuse(119_999), None);
+        assert_eq!(m.refuse(120_000), Some(FirstRefusal { previous_minute: 3 }));
+        assert_eq!(m.refuse(300_000), Some(FirstRefusal { previous_minute: 0 }), "a quiet minute in between");
+    }
 
     fn login_checks() -> Vec<WindowCheck> {
         WindowCheck::for_policy(&Policies::default().login, &Subject::ip("203.0.113.9".parse().unwrap()))

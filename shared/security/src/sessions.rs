@@ -32,11 +32,29 @@ pub struct SessionRecord {
     pub generation: u64,
     /// SHA-256 (hex) of the live refresh token.
     pub refresh_hash: String,
-    /// SHA-256 of every refresh token this session has spent.
+    /// SHA-256 of the refresh tokens this session spent most recently, the last one spent last: at most
+    /// [`SPENT_KEPT`], so the item stays small however long the session lives.
     pub spent: Vec<String>,
     /// When the last refresh token was spent (0: never).
     pub rotated_at: Millis,
     pub revoked: bool,
+    /// The trusted device the login was made under (or trusted at it), by id: a re-authentication from this
+    /// session (a password change, MFA off) is counted against that device rather than the username's lockout.
+    pub device: Option<String>,
+}
+
+/// How many spent refresh tokens a session remembers. A spent token is reuse (the session is revoked); one spent
+/// longer ago than this many rotations is no longer recognised and is answered like an unknown token (401
+/// `unauthorized`, the session untouched). With 30-minute access tokens that is 16 hours of continuous use.
+pub const SPENT_KEPT: usize = 32;
+
+/// The token rotated last: what [`SessionRecord::spent`] holds after `presented` is spent too (oldest dropped).
+pub fn spent_after(spent: &[String], presented: &str) -> Vec<String> {
+    let mut next: Vec<String> = spent.iter().filter(|h| h.as_str() != presented).cloned().collect();
+    next.push(presented.to_string());
+    let extra = next.len().saturating_sub(SPENT_KEPT);
+    next.drain(..extra);
+    next
 }
 
 impl SessionRecord {
@@ -121,13 +139,16 @@ pub trait SessionStore: Send + Sync {
     async fn get(&self, username: &str, sid: &str) -> Result<Option<SessionRecord>, StoreError>;
 
     /// Spends `presented` and makes `next` the live refresh token, if `presented` is still the live one and the
-    /// session is not revoked (atomic: of concurrent rotations with the same token, one succeeds). False if not.
+    /// session is not revoked (atomic: of concurrent rotations with the same token, one succeeds). `spent` is the
+    /// session's spent list afterwards ([`spent_after`] of the list read). False if not.
+    #[allow(clippy::too_many_arguments)]
     async fn rotate(
         &self,
         username: &str,
         sid: &str,
         presented: &str,
         next: &str,
+        spent: &[String],
         now: Millis,
         ttl: Millis,
     ) -> Result<bool, StoreError>;
@@ -165,6 +186,19 @@ mod tests {
     }
 
     #[test]
+    fn a_session_remembers_its_last_spent_tokens_only() {
+        let mut spent = Vec::new();
+        for i in 0..100 {
+            spent = spent_after(&spent, &format!("h{i}"));
+        }
+        assert_eq!(spent.len(), SPENT_KEPT);
+        assert_eq!(spent.first().map(String::as_str), Some("h68"));
+        assert_eq!(spent.last().map(String::as_str), Some("h99"), "the token rotated last is last");
+        assert_eq!(spent_after(&spent, "h80").last().map(String::as_str), Some("h80"));
+        assert_eq!(spent_after(&spent, "h80").len(), SPENT_KEPT);
+    }
+
+    #[test]
     fn a_session_ends_idle_or_absolute_whichever_first_and_with_a_password_change() {
         let s = SessionRecord {
             sid: new_session_id(),
@@ -178,6 +212,7 @@ mod tests {
             spent: vec![],
             rotated_at: 0,
             revoked: false,
+            device: None,
         };
         assert_eq!(s.ends_at(5_000), 6_000);
         assert_eq!(s.ends_at(50_000), 10_000);

@@ -80,6 +80,12 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// Whether the request is refused for it: every match but a low-confidence one in free text (a display name
+    /// with `=` or parentheses is a name; it is only ever stored and output-encoded).
+    pub fn refused(&self) -> bool {
+        self.confidence == Confidence::High || !self.free_text
+    }
+
     /// Whether this finding is a violation toward the automatic block: all but a low-confidence match on free text.
     pub fn counts_toward_block(&self) -> bool {
         self.confidence == Confidence::High || !self.free_text
@@ -118,6 +124,9 @@ static SQLI: LazyLock<Patterns> = LazyLock::new(|| {
             // A bare word compared with a bare word (`'A' or better = honor roll`) is prose.
             r#"(?i)['"`)]\s*(?:(?:or|and|xor)[\s('"`]+|(?:\|\||&&)[\s('"`]*)(?:\d+|['"`]\w*['"`]?|\w+\s*(?:=|<|>|!=|<>)\s*['"`(\d])[\s)'"`]*(?:=|<|>|!=|<>|like\s*['"%\d]|(?:r?like|regexp|sounds\s+like)\s|is\s+(?:not\s+)?null\b|between\b|in\s*\()"#,
             r#"(?i)['"`]\s*(?:or|and)\s+(?:true|false|not\s+false)\s*(?:--|#|;|$)"#,
+            // A numeric tautology with no comparison, ended by a comment (`1 OR 1--`); the quoted ones are
+            // `closes_literal_then_tautology`.
+            r#"(?i)^\s*\d+\s+or\s+\d+\s*(?:--|#|;|/\*)"#,
             r#"(?i)['"`)]\s*(?:or|and)\s+\w+\s+(?:r?like\s*['"%]|is\s+(?:not\s+)?null\b)"#,
             r#"(?i)['"`]\s*or\s*['"`]\s*['"`]?\s*="#,
             r#"(?i)^['"`]\s*=|['"`]\s*=\s*['"`]\s*$"#,
@@ -263,6 +272,22 @@ fn closes_literal_then_comments(value: &str) -> Option<Confidence> {
     found
 }
 
+/// A quote that closes a literal, then a tautology with no comparison at all, the `OR 1` family: `' OR 1--`,
+/// `') or 1 #`, `x' || 1 -- -`, `' or true`. As in [`closes_literal_then_comments`], the quote must be the odd one of
+/// its kind, so `Team 'A' or 2` (the quote before `or` closes the writer's own pair) is a name.
+fn closes_literal_then_tautology(value: &str) -> Option<Confidence> {
+    static TAUTOLOGY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\)?\s*(?:or|\|\|)[\s(]*(?:\d+|true|not\s+false)[\s)]*(?:--|#|;|/\*|$)")
+            .unwrap_or_else(|e| unreachable!("compiles: {e}"))
+    });
+    ['\'', '"', '`']
+        .into_iter()
+        .any(|quote| {
+            value.match_indices(quote).enumerate().any(|(n, (i, _))| n % 2 == 0 && TAUTOLOGY.is_match(&value[i + 1..]))
+        })
+        .then_some(Confidence::High)
+}
+
 /// The SQL reading of a value: inline comments as whitespace.
 fn sql_form(value: &str) -> Cow<'_, str> {
     if value.contains("/*") { INLINE_COMMENT.replace_all(value, " ") } else { Cow::Borrowed(value) }
@@ -273,11 +298,10 @@ fn detect(value: &str) -> Option<Detection> {
         return Some(Detection { threat: Threat::ControlCharacters, confidence: Confidence::High });
     }
     let sql = sql_form(value);
-    let sqli = closes_literal_then_comments(value).max(SQLI.confidence(&sql)).max(if sql != value {
-        SQLI.confidence(value)
-    } else {
-        None
-    });
+    let sqli = closes_literal_then_comments(value)
+        .max(closes_literal_then_tautology(&sql))
+        .max(SQLI.confidence(&sql))
+        .max(if sql != value { SQLI.confidence(value) } else { None });
     [
         (Threat::PathTraversal, TRAVERSAL.confidence(value)),
         (Threat::Xss, XSS.confidence(value)),
@@ -408,6 +432,17 @@ mod tests {
             "admin';",
             "%2527%2520OR%25201%253D1%2520--",
             "%252527%252520OR%2525201%25253D1--",
+            // The `OR 1` family: a tautology without a comparison operator.
+            "' OR 1--",
+            "' or 1#",
+            "admin' or 1 -- -",
+            "') OR 1 --",
+            "x' || 1 -- -",
+            "\" or 1 #",
+            "' OR 1",
+            "' or true",
+            "1 OR 1--",
+            "'or(1)--",
         ] {
             assert_eq!(classify(p), Some(Threat::SqlInjection), "{p}");
         }
@@ -507,6 +542,9 @@ mod tests {
             "Done; update later",
             "it's 'this' or 'that'",
             "Where 1 = 1 is true in math",
+            "Team 'A' or 2",
+            "Pick \"red\" or 1",
+            "Vote 1 or 2",
         ] {
             assert_eq!(classify(p), None, "{p}");
         }

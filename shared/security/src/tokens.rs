@@ -265,7 +265,10 @@ impl TokenService {
         if claims.nbf > now_s + NBF_LEEWAY_SECONDS {
             return Err(TokenError::Invalid("not yet valid"));
         }
-        if claims.exp <= now_s {
+        // A token lives at most the configured lifetime from its issue, whatever its `exp` says: a lifetime lowered
+        // by configuration takes effect on the tokens already out, and a token signed with a year of life (a leaked
+        // key, an old configuration) still ends on time.
+        if claims.exp.min(claims.iat.saturating_add(self.settings.ttl_seconds)) <= now_s {
             return Err(TokenError::Expired);
         }
         Ok(claims)
@@ -353,6 +356,19 @@ mod tests {
     }
 
     #[test]
+    fn a_token_lives_at_most_the_configured_lifetime_whatever_its_exp() {
+        // Signed with the right key but with a year of life (a longer lifetime configured then, or a leaked key).
+        let svc = service();
+        let long =
+            TokenService::new(TokenSettings { ttl_seconds: 365 * 86_400, ..svc.settings.clone() }, svc.keys.clone());
+        let issued = long.issue(&user(), SID, NOW).unwrap();
+        assert_eq!(issued.claims.exp - issued.claims.iat, 365 * 86_400);
+        assert!(svc.verify(&issued.token, NOW + 1_799_000).is_ok());
+        assert_eq!(svc.verify(&issued.token, NOW + 1_800_000), Err(TokenError::Expired));
+        assert_eq!(svc.verify(&issued.token, NOW + 86_400_000), Err(TokenError::Expired));
+    }
+
+    #[test]
     fn a_tampered_payload_fails_the_signature() {
         let svc = service();
         let issued = svc.issue(&user(), SID, NOW).unwrap();
@@ -425,6 +441,7 @@ mod tests {
             spent: vec![],
             rotated_at: 0,
             revoked: false,
+            device: None,
         };
         let idle = 1_800_000;
         let found = |denied: bool, u: Option<&User>, s: Option<&SessionRecord>| Session {

@@ -127,6 +127,9 @@ pub trait UserStore: Send + Sync {
         revoke_all: bool,
         now: Millis,
     ) -> Result<User, StoreError>;
+    /// Replaces the password hash `old` with `new` (a re-hash under the current parameters, same password), if it
+    /// is still `old`: a login's re-hash never overwrites a password changed meanwhile. `false` when it changed.
+    async fn rehash(&self, username: &str, old: &str, new: &str) -> Result<bool, StoreError>;
     /// Grants a role (used to create the first admin).
     async fn add_role(&self, username: &str, role: &str) -> Result<User, StoreError>;
     /// A cheap round trip to the store, for `/health`.

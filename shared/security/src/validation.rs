@@ -28,6 +28,31 @@ impl Username {
         Ok(Self(lower))
     }
 
+    /// Whether the name may not be registered: it reads as the service's own (an operator, a role, a mailbox
+    /// people write to) and a user shown it would believe it. The operator's first admin (`create-admin`) may
+    /// still take one.
+    pub fn is_reserved(&self) -> bool {
+        const PREFIXES: &[&str] = &["admin", "root", "sysadmin", "superuser", "cloudmind"];
+        const NAMES: &[&str] = &[
+            "security",
+            "support",
+            "system",
+            "operator",
+            "postmaster",
+            "hostmaster",
+            "webmaster",
+            "abuse",
+            "noreply",
+            "no-reply",
+            "help",
+            "billing",
+            "api",
+            "www",
+            "mail",
+        ];
+        PREFIXES.iter().any(|p| self.0.starts_with(p)) || NAMES.contains(&self.0.as_str())
+    }
+
     /// The login key for any submitted name: lower-cased, so lockouts count `Alice` and `alice` together even
     /// when the name is not a valid username.
     pub fn lockout_key(raw: &str) -> String {
@@ -186,6 +211,15 @@ pub struct MfaDisableRequest {
     pub password: String,
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
     pub code: String,
+}
+
+/// A re-authentication with the password alone: `POST /api/v1/me/mfa/totp` (a stolen access token cannot turn MFA
+/// on and lock its owner out).
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
+    pub password: String,
 }
 
 /// `PATCH /api/v1/me`.
@@ -399,6 +433,18 @@ mod tests {
         assert_eq!(Username::parse("Alice_01").unwrap().as_str(), "alice_01");
         for bad in ["al", "a".repeat(33).as_str(), "alice smith", "zoë", "al/ce", ""] {
             assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_service_s_own_names_are_reserved() {
+        for reserved in
+            ["admin", "Administrator", "admin.team", "admin-1", "root", "rootkit", "security", "support", "system"]
+        {
+            assert!(Username::parse(reserved).unwrap().is_reserved(), "{reserved}");
+        }
+        for free in ["alice", "badmin", "systems", "supporter", "my.root"] {
+            assert!(!Username::parse(free).unwrap().is_reserved(), "{free}");
         }
     }
 

@@ -50,8 +50,10 @@ pub struct Infrastructure {
     pub redis_timeout_ms: u64,
     /// `REDIS_PROBE_SECONDS`: how long the limiter stays on memory before trying Redis again.
     pub redis_probe_seconds: u64,
-    /// `REDIS_KEY_PREFIX`: the hash tag of every limiter key (one slot in cluster mode).
+    /// `REDIS_KEY_PREFIX`: the start of every limiter key's hash tag (`{<prefix>:<key owner>}`).
     pub redis_key_prefix: String,
+    /// `REDIS_CLUSTER`: the cluster client (ElastiCache Serverless and cluster-mode caches; a local Redis Cluster).
+    pub redis_cluster: bool,
     /// `JWT_SECRET_ARN`: signing keys from Secrets Manager instead of `JWT_SECRET_KEY`.
     pub jwt_secret_arn: Option<String>,
     /// `SECRETS_MANAGER_ENDPOINT`: an emulator for Secrets Manager.
@@ -170,6 +172,7 @@ impl Settings {
             redis_timeout_ms: number(&var, "REDIS_TIMEOUT_MS", 250)?,
             redis_probe_seconds: number(&var, "REDIS_PROBE_SECONDS", 5)?,
             redis_key_prefix: var("REDIS_KEY_PREFIX").unwrap_or_else(|| "cloudmind".into()),
+            redis_cluster: flag(&var, "REDIS_CLUSTER", false)?,
             jwt_secret_arn: var("JWT_SECRET_ARN"),
             secrets_endpoint: var("SECRETS_MANAGER_ENDPOINT"),
             key_refresh_seconds: number(&var, "JWT_KEY_REFRESH_SECONDS", 300)?,
@@ -199,13 +202,12 @@ impl Settings {
             name: "ALGORITHM",
             reason: format!("{algorithm_name} is not one of HS256, HS384, HS512"),
         })?;
-        let access_minutes: u64 = number(&var, "ACCESS_TOKEN_EXPIRE_MINUTES", 30)?;
-        let session_timeout: u64 = number(&var, "SESSION_TIMEOUT", 1_800)?;
-        if access_minutes == 0 || session_timeout == 0 {
-            return Err(ConfigError::Invalid {
-                name: "ACCESS_TOKEN_EXPIRE_MINUTES",
-                reason: "token lifetime must be positive".into(),
-            });
+        let access_ms = whole_minutes_ms(&var, "ACCESS_TOKEN_EXPIRE_MINUTES", 30)?;
+        let session_timeout_ms = seconds_ms(&var, "SESSION_TIMEOUT", 1_800)?;
+        for (name, value) in [("ACCESS_TOKEN_EXPIRE_MINUTES", access_ms), ("SESSION_TIMEOUT", session_timeout_ms)] {
+            if value == 0 {
+                return Err(ConfigError::Invalid { name, reason: "a lifetime must be positive".into() });
+            }
         }
 
         let mut password_policy = match var("PASSWORD_POLICY").as_deref() {
@@ -258,7 +260,7 @@ impl Settings {
                 issuer: var("JWT_ISSUER").unwrap_or_else(|| "cloudmind".into()),
                 audience: var("JWT_AUDIENCE").unwrap_or_else(|| "cloudmind-api".into()),
                 algorithm,
-                ttl_seconds: access_minutes.saturating_mul(60).min(session_timeout),
+                ttl_seconds: access_ms.min(session_timeout_ms) / 1_000,
             },
             key_config,
             mfa_key,
@@ -269,12 +271,15 @@ impl Settings {
             allowed_origins: parse_origins(var("ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
             registration_enabled: flag(&var, "REGISTRATION_ENABLED", true)?,
             breached_password_api: breach_api(var("BREACHED_PASSWORD_API"))?,
-            device_token_ms: number(&var, "DEVICE_TOKEN_DAYS", 30u64)?.saturating_mul(86_400_000),
+            device_token_ms: ten_years(
+                number::<u64>(&var, "DEVICE_TOKEN_DAYS", 30)?.saturating_mul(86_400_000),
+                "DEVICE_TOKEN_DAYS",
+            )?,
             slow_request_ms: number(&var, "SLOW_REQUEST_MS", 1_000)?,
             sessions: SessionPolicy {
-                idle_ms: session_timeout.saturating_mul(1_000),
+                idle_ms: session_timeout_ms,
                 absolute_ms: minutes_ms(&var, "REFRESH_TOKEN_EXPIRE_MINUTES", 1_440)?,
-                reuse_grace_ms: seconds_ms(&var, "REFRESH_REUSE_GRACE_SECONDS", 0)?,
+                reuse_grace_ms: seconds_ms(&var, "REFRESH_REUSE_GRACE_SECONDS", 10)?,
             },
         })
     }
@@ -345,6 +350,25 @@ fn seconds_ms(var: &impl Fn(&str) -> Option<String>, name: &'static str, default
         return Err(ConfigError::Invalid { name, reason: format!("{seconds} s is more than ten years") });
     }
     Ok(seconds * 1000)
+}
+
+/// A whole number of minutes, as milliseconds, at most ten years.
+fn whole_minutes_ms(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    let minutes: u64 = number(var, name, default)?;
+    ten_years(minutes.saturating_mul(60_000), name)
+}
+
+/// A duration in milliseconds that must not pass ten years (a larger one is a mistake, or an overflow waiting).
+fn ten_years(ms: u64, name: &'static str) -> Result<u64, ConfigError> {
+    const TEN_YEARS_MS: u64 = 10 * 365 * 86_400_000;
+    if ms > TEN_YEARS_MS {
+        return Err(ConfigError::Invalid { name, reason: "more than ten years".into() });
+    }
+    Ok(ms)
 }
 
 /// A number of minutes, decimals allowed (`0.05` is 3 s, for tests), more than zero and at most ten years.
@@ -460,13 +484,30 @@ mod tests {
 
     #[test]
     fn huge_durations_are_configuration_errors_not_overflows() {
-        let max = u64::MAX.to_string();
-        for name in ["LOCKOUT_DURATION", "BLOCK_WINDOW", "BLOCK_DURATION"] {
-            let err = load(&[(name, max.as_str())]).err().unwrap_or_else(|| panic!("{name} accepted"));
-            assert!(err.to_string().contains(name), "{err}");
+        // Every duration, including the ones that used to saturate (SESSION_TIMEOUT near u64::MAX gave sessions
+        // that never end; ACCESS_TOKEN_EXPIRE_MINUTES was capped silently): a named configuration error.
+        for value in [u64::MAX.to_string(), (u64::MAX / 1_000).to_string(), (11 * 365 * 86_400).to_string()] {
+            for name in [
+                "LOCKOUT_DURATION",
+                "BLOCK_WINDOW",
+                "BLOCK_DURATION",
+                "SESSION_TIMEOUT",
+                "ACCESS_TOKEN_EXPIRE_MINUTES",
+                "DEVICE_TOKEN_DAYS",
+                "REFRESH_REUSE_GRACE_SECONDS",
+            ] {
+                let err = load(&[(name, value.as_str())]).err().unwrap_or_else(|| panic!("{name}={value} accepted"));
+                assert!(err.to_string().contains(name), "{err}");
+            }
         }
-        let s = load(&[("ACCESS_TOKEN_EXPIRE_MINUTES", max.as_str())]).unwrap();
-        assert_eq!(s.token.ttl_seconds, 1_800, "capped by SESSION_TIMEOUT");
+        assert!(load(&[("SESSION_TIMEOUT", "0")]).is_err());
+        assert!(load(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "0")]).is_err());
+    }
+
+    #[test]
+    fn the_refresh_reuse_grace_is_ten_seconds_by_default() {
+        assert_eq!(load(&[]).unwrap().sessions.reuse_grace_ms, 10_000);
+        assert_eq!(load(&[("REFRESH_REUSE_GRACE_SECONDS", "0")]).unwrap().sessions.reuse_grace_ms, 0);
     }
 
     #[test]

@@ -286,7 +286,7 @@ impl Ports for Wiring {
                 return Ok::<Arc<dyn Limiter>, WiringError>(Arc::new(MemoryLimiter::default()));
             };
             let timeout = Duration::from_millis(infra.redis_timeout_ms);
-            let redis = RedisLimiter::new(url, timeout, &infra.redis_key_prefix)
+            let redis = RedisLimiter::new(url, timeout, &infra.redis_key_prefix, infra.redis_cluster)
                 .map_err(|e| WiringError::Backend { port: Port::Limiter, source: e.into() })?;
             if let Err(e) = redis.connect().await {
                 tracing::warn!(event = "redis_warm_up_failed", error = %cloudmind_security::store::error_chain(&e));

@@ -15,7 +15,7 @@ use cloudmind_security::StoreError;
 use cloudmind_security::clock::{Millis, now_ms};
 use cloudmind_security::events::{EventKind, EventRecorder, SecurityEvent};
 use cloudmind_security::ratelimit::{
-    Admission, Admitted, Block, BlockPolicy, Limiter, LimiterBackend, LimiterStats, Subject, Violation,
+    Admission, Admitted, Block, BlockPolicy, Limiter, LimiterBackend, LimiterStats, Subject, Violation, WindowCheck,
 };
 use serde_json::{Value, json};
 
@@ -96,6 +96,12 @@ impl FallbackLimiter {
 impl Limiter for FallbackLimiter {
     async fn admit(&self, admission: &Admission, blocks: &BlockPolicy, now: Millis) -> Result<Admitted, StoreError> {
         self.route(self.redis.admit(admission, blocks, now), self.memory.admit(admission, blocks, now)).await
+    }
+
+    async fn refund(&self, checks: &[WindowCheck], at: Millis) -> Result<(), StoreError> {
+        // Where the decision was taken: Redis unless the breaker is open (a refund lost to a Redis failure costs
+        // one unit of one window, never a wrong admission).
+        self.route(self.redis.refund(checks, at), self.memory.refund(checks, at)).await
     }
 
     async fn record_violation(

@@ -41,20 +41,6 @@ impl DeviceStore for MemoryDevices {
             .filter(|d| d.username == username && d.expires_at > now && mark.is_none_or(|after| d.issued_at > after)))
     }
 
-    async fn record_failure(&self, id: &str) -> Result<u32, StoreError> {
-        Ok(lock(&self.devices).get_mut(id).map_or(0, |d| {
-            d.failures += 1;
-            d.failures
-        }))
-    }
-
-    async fn clear_failures(&self, id: &str) -> Result<(), StoreError> {
-        if let Some(d) = lock(&self.devices).get_mut(id) {
-            d.failures = 0;
-        }
-        Ok(())
-    }
-
     async fn revoke(&self, id: &str) -> Result<(), StoreError> {
         lock(&self.devices).remove(id);
         Ok(())
@@ -72,7 +58,7 @@ mod tests {
     use super::*;
 
     fn record(username: &str, issued_at: Millis) -> DeviceRecord {
-        DeviceRecord { username: username.into(), issued_at, expires_at: issued_at + 1_000, failures: 0 }
+        DeviceRecord { username: username.into(), issued_at, expires_at: issued_at + 1_000 }
     }
 
     #[tokio::test]
@@ -82,16 +68,11 @@ mod tests {
         assert!(store.get("a", "alice", 500).await.unwrap().is_some());
         assert!(store.get("a", "bob", 500).await.unwrap().is_none(), "another user's device is ignored");
         assert!(store.get("a", "alice", 1_100).await.unwrap().is_none(), "expired");
-        assert_eq!(store.record_failure("a").await.unwrap(), 1);
-        assert_eq!(store.record_failure("a").await.unwrap(), 2);
-        store.clear_failures("a").await.unwrap();
-        assert_eq!(store.record_failure("a").await.unwrap(), 1);
         store.revoke_all("alice", 200, 10_000).await.unwrap();
         assert!(store.get("a", "alice", 500).await.unwrap().is_none());
         store.put("b", &record("alice", 300)).await.unwrap();
         assert!(store.get("b", "alice", 500).await.unwrap().is_some(), "issued after the revoke-all");
         store.revoke("b").await.unwrap();
         assert!(store.get("b", "alice", 500).await.unwrap().is_none());
-        assert_eq!(store.record_failure("b").await.unwrap(), 0);
     }
 }

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::ratelimit::{
-    Admission, Admitted, Block, BlockPolicy, Counts, Decision, Limiter, LimiterBackend, LimiterStats, Offender,
-    PolicyId, Subject, Violation, decide,
+    Admission, Admitted, Block, BlockPolicy, Counts, Limiter, LimiterBackend, LimiterStats, Offender, PolicyId,
+    RefusalMinute, Subject, Violation, WindowCheck, decide,
 };
 
 use super::lock;
@@ -28,6 +28,8 @@ struct State {
     totals: Counts,
     by_policy: HashMap<PolicyId, Counts>,
     offenders: HashMap<String, u64>,
+    /// Client key → its refusals this minute (the first of each minute reaches the audit trail).
+    refusals: HashMap<String, RefusalMinute>,
 }
 
 /// Rate limits, blocks and statistics of one process.
@@ -82,6 +84,7 @@ impl State {
         }
         self.violations.retain(|_, times| times.back().is_some_and(|&t| t + 86_400_000 > now));
         self.blocks.retain(|_, b| b.until > now);
+        self.refusals.retain(|_, r| r.minute + 1 >= now / 60_000);
     }
 
     fn violate(&mut self, key: &str, violation: Violation, policy: &BlockPolicy, now: Millis) -> Option<Block> {
@@ -128,10 +131,10 @@ impl Limiter for MemoryLimiter {
     async fn admit(&self, admission: &Admission, blocks: &BlockPolicy, now: Millis) -> Result<Admitted, StoreError> {
         let mut state = lock(&self.state);
         if let Some(block) = state.active_block(admission.client_key.as_str(), now) {
-            return Ok(Admitted { block: Some(block), decision: Decision::unlimited(), newly_blocked: None });
+            return Ok(Admitted::blocked(block, now));
         }
         if admission.checks.is_empty() {
-            return Ok(Admitted { block: None, decision: Decision::unlimited(), newly_blocked: None });
+            return Ok(Admitted::unlimited(now));
         }
         state.make_room(self.cap, now);
         let keys: Vec<String> = admission.checks.iter().map(|c| c.counter_key(now)).collect();
@@ -140,7 +143,7 @@ impl Limiter for MemoryLimiter {
         let decision = decide(&admission.checks, &counts, now);
         let policy = admission.checks[0].policy;
         state.count(policy, decision.allowed);
-        let mut newly_blocked = None;
+        let (mut newly_blocked, mut first_refusal) = (None, None);
         if decision.allowed {
             for (check, key) in admission.checks.iter().zip(keys) {
                 let (_, end) = check.window(now);
@@ -155,8 +158,19 @@ impl Limiter for MemoryLimiter {
                 state.offend(key.as_str());
             }
             newly_blocked = state.violate(admission.client_key.as_str(), Violation::RateLimited, blocks, now);
+            first_refusal = state.refusals.entry(admission.client_key.as_str().to_string()).or_default().refuse(now);
         }
-        Ok(Admitted { block: None, decision, newly_blocked })
+        Ok(Admitted { block: None, decision, newly_blocked, at: now, first_refusal })
+    }
+
+    async fn refund(&self, checks: &[WindowCheck], at: Millis) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        for check in checks {
+            if let Some((count, _)) = state.counters.get_mut(&check.counter_key(at)) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        Ok(())
     }
 
     async fn record_violation(

@@ -120,7 +120,13 @@ mod tests {
     #[tokio::test]
     async fn a_challenge_is_taken_once_and_not_after_it_expires() {
         let mfa = store().await;
-        let c = Challenge { username: "alice".into(), expires_at: 1_000, remember_device: true };
+        let c = Challenge {
+            username: "alice".into(),
+            expires_at: 1_000,
+            remember_device: true,
+            device: None,
+            generation: 0,
+        };
         mfa.put_challenge("a", &c).await.unwrap();
         assert_eq!(mfa.take_challenge("a", 999).await.unwrap(), Some(c.clone()));
         assert_eq!(mfa.take_challenge("a", 999).await.unwrap(), None);

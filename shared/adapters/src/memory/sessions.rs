@@ -68,6 +68,7 @@ impl SessionStore for MemorySessionStore {
         sid: &str,
         presented: &str,
         next: &str,
+        spent: &[String],
         now: Millis,
         ttl: Millis,
     ) -> Result<bool, StoreError> {
@@ -76,7 +77,8 @@ impl SessionStore for MemorySessionStore {
         if s.revoked || s.absolute_expiry <= now || !same_hash(&s.refresh_hash, presented) {
             return Ok(false);
         }
-        s.spent.push(std::mem::replace(&mut s.refresh_hash, next.to_string()));
+        s.refresh_hash = next.to_string();
+        s.spent = spent.to_vec();
         s.last_used_at = now;
         s.rotated_at = now;
         *t = ttl;
@@ -115,6 +117,7 @@ mod tests {
             spent: vec![],
             rotated_at: 0,
             revoked: false,
+            device: None,
         }
     }
 
@@ -122,13 +125,14 @@ mod tests {
     async fn a_refresh_token_rotates_once_and_a_revoked_session_never() {
         let store = MemorySessionStore::default();
         store.create(&record("s1", "h1"), u64::MAX).await.unwrap();
-        assert!(store.rotate("alice", "s1", "h1", "h2", 5, u64::MAX).await.unwrap());
-        assert!(!store.rotate("alice", "s1", "h1", "h3", 6, u64::MAX).await.unwrap(), "h1 is spent");
+        let spent = ["h1".to_string()];
+        assert!(store.rotate("alice", "s1", "h1", "h2", &spent, 5, u64::MAX).await.unwrap());
+        assert!(!store.rotate("alice", "s1", "h1", "h3", &spent, 6, u64::MAX).await.unwrap(), "h1 is spent");
         let s = store.get("alice", "s1").await.unwrap().unwrap();
         assert_eq!((s.refresh_hash.as_str(), s.spent.as_slice(), s.rotated_at), ("h2", &["h1".to_string()][..], 5));
         assert!(store.revoke("alice", "s1").await.unwrap());
         assert!(!store.revoke("alice", "s1").await.unwrap(), "already revoked");
-        assert!(!store.rotate("alice", "s1", "h2", "h4", 7, u64::MAX).await.unwrap());
+        assert!(!store.rotate("alice", "s1", "h2", "h4", &spent, 7, u64::MAX).await.unwrap());
         assert_eq!(store.list("alice").await.unwrap().len(), 1);
         assert!(store.list("bob").await.unwrap().is_empty());
     }

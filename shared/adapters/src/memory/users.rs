@@ -102,6 +102,17 @@ impl UserStore for MemoryUsers {
         })
     }
 
+    async fn rehash(&self, username: &str, old: &str, new: &str) -> Result<bool, StoreError> {
+        let mut users = lock(&self.users);
+        Ok(match users.get_mut(username) {
+            Some(u) if u.password_hash == old => {
+                u.password_hash = new.to_string();
+                true
+            }
+            _ => false,
+        })
+    }
+
     async fn add_role(&self, username: &str, role: &str) -> Result<User, StoreError> {
         self.modify(username, |u| {
             if !u.has_role(role) {

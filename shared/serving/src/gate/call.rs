@@ -4,6 +4,7 @@ use cloudmind_security::ApiError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::events::{EventKind, SecurityEvent};
 use cloudmind_security::ratelimit::Subject;
+use cloudmind_security::sessions::SessionRecord;
 use cloudmind_security::tokens::Claims;
 use cloudmind_security::users::User;
 use cloudmind_security::validation::{BodyRequest, parse_value};
@@ -29,11 +30,12 @@ impl Ctx {
     }
 }
 
-/// The authenticated caller: verified claims and the user as stored now.
+/// The authenticated caller: verified claims, the user and the token's session as stored now.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub claims: Claims,
     pub user: User,
+    pub session: SessionRecord,
 }
 
 /// The caller of an admin route: a [`Principal`] whose stored user has the `admin` role.

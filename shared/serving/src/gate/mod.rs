@@ -187,7 +187,17 @@ impl Gate {
         // 1. Route.
         let (op, params) = match resolve::<Op>(&method, &path) {
             Resolution::Found(op, params) => (op, params),
-            Resolution::MethodNotAllowed(allow) if method == Method::OPTIONS => return Err(Preflight(allow)),
+            Resolution::MethodNotAllowed(allow) if method == Method::OPTIONS => {
+                // A preflight meets the block like any request (and answers nothing else to a blocked client).
+                let admission = Admission { client_key: ctx.client_key.clone(), checks: vec![] };
+                let admitted = self.limiter.admit(&admission, &self.blocks, now).await;
+                if let Some(block) = admitted.map_err(|e| Refused(ApiError::from(e).into()))?.block {
+                    tracing::info!(event = "blocked_request", request_id = %ctx.request_id, client_ip = %ctx.client_ip);
+                    let retry_after = seconds_until(now, block.until).max(1);
+                    return Err(Refused(ApiError::IpBlocked { retry_after }.into()));
+                }
+                return Err(Preflight(allow));
+            }
             Resolution::MethodNotAllowed(allow) => return Err(Refused(ApiError::MethodNotAllowed { allow }.into())),
             Resolution::NotFound => return Err(Refused(ApiError::NotFound.into())),
         };
@@ -220,7 +230,8 @@ impl Gate {
             }
         };
         let (admitted, session) = tokio::join!(self.limiter.admit(&admission, &self.blocks, now), session);
-        let Admitted { block, decision, newly_blocked } = admitted.map_err(|e| Refused(ApiError::from(e).into()))?;
+        let Admitted { block, decision, newly_blocked, at, first_refusal } =
+            admitted.map_err(|e| Refused(ApiError::from(e).into()))?;
 
         if let Some(block) = block {
             tracing::info!(event = "blocked_request", request_id = %ctx.request_id, client_ip = %ctx.client_ip);
@@ -229,7 +240,7 @@ impl Gate {
         framing.map_err(|e| Refused(e.into()))?;
         let decision = (!admission.checks.is_empty()).then_some(decision);
         if let Some(d) = decision.as_ref().filter(|d| !d.allowed) {
-            self.record_refusal(ctx, d, newly_blocked, now).await;
+            self.record_refusal(ctx, d, newly_blocked, first_refusal, now).await;
             if d.limited_keys.contains(&ctx.client_key) {
                 return Err(refuse(ApiError::RateLimited { retry_after: d.retry_after }, d));
             }
@@ -241,11 +252,30 @@ impl Gate {
         // what is scanned is what is read.
         let json = (route.json_body && !body.is_empty()).then(|| parse_json_value(body));
         if let Some(finding) = find_threat(&params, &query, json.as_ref().and_then(|j| j.as_ref().ok())) {
-            self.record_malicious(ctx, &finding, now).await;
-            return Err(Refused(Refusal { error: ApiError::MaliciousInput, decision }));
+            if finding.refused() {
+                self.record_malicious(ctx, &finding, now).await;
+                return Err(Refused(Refusal { error: ApiError::MaliciousInput, decision }));
+            }
+            // Free text that only looks like an attack (a sentence with `=` or parentheses): stored and
+            // output-encoded like any text, so accepted; the match is logged without the value.
+            tracing::info!(
+                event = "suspicious_free_text",
+                request_id = %ctx.request_id,
+                location = %cloudmind_security::events::clip(&finding.location),
+                threat = finding.threat.event_type(),
+            );
         }
 
-        // 6–7. Token and role.
+        // 6–7. Token and role. A token refused here is not its user's request: the user's windows it took are
+        // given back (strangers replaying a stolen, logged-out token cannot rate-limit its owner).
+        let user_checks: Vec<WindowCheck> =
+            admission.checks.iter().filter(|c| c.key != ctx.client_key).cloned().collect();
+        let charged = decision.as_ref().is_some_and(|d| d.allowed) && !user_checks.is_empty();
+        let refund = || async {
+            if charged && let Err(e) = self.limiter.refund(&user_checks, at).await {
+                tracing::warn!(event = "rate_limit_refund_failed", error = %cloudmind_security::store::error_chain(&e));
+            }
+        };
         let mut principal = None;
         if let Some(token) = token {
             let refused = |error: ApiError| Refused(Refusal { error, decision: decision.clone() });
@@ -258,15 +288,22 @@ impl Gate {
             };
             let session = match session {
                 Some(Ok(s)) => s,
-                Some(Err(e)) => return Err(refused(ApiError::from(e))),
+                Some(Err(e)) => {
+                    refund().await;
+                    return Err(refused(ApiError::from(e)));
+                }
                 None => return Err(refused(ApiError::Internal)),
             };
             let idle_ms = self.auth.as_ref().map_or(0, |a| a.session_idle_ms);
             if let Err(e) = check_revocation(&claims, &session, idle_ms, now) {
+                refund().await;
                 self.record_token_failure(ctx, &ApiError::from(e), Some(&claims.username), now).await;
                 return Err(refused(ApiError::TokenRevoked));
             }
-            let user = session.user.ok_or_else(|| refused(ApiError::TokenRevoked))?;
+            let (Some(user), Some(record)) = (session.user, session.session) else {
+                refund().await;
+                return Err(refused(ApiError::TokenRevoked));
+            };
             if access == Access::Admin && !user.has_role(ROLE_ADMIN) {
                 let event = ctx.event(EventKind::AuthzFail, now).username(&user.username).detail(route.operation_id);
                 self.observer.record(event).await;
@@ -276,7 +313,7 @@ impl Gate {
             if let Some(d) = decision.as_ref().filter(|d| !d.allowed) {
                 return Err(refuse(ApiError::RateLimited { retry_after: d.retry_after }, d));
             }
-            principal = Some(Principal { claims, user });
+            principal = Some(Principal { claims, user, session: record });
         }
 
         // 9. A JSON body that is not exactly one JSON value (trailing bytes included) was not scanned: refused.

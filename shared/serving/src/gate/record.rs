@@ -2,22 +2,39 @@
 
 use cloudmind_security::ApiError;
 use cloudmind_security::clock::{Millis, seconds_until};
-use cloudmind_security::events::EventKind;
-use cloudmind_security::ratelimit::{Block, Decision, Subject, Violation};
+use cloudmind_security::events::{EventKind, clip};
+use cloudmind_security::ratelimit::{Block, Decision, FirstRefusal, Subject, Violation};
 use cloudmind_security::threats::{Finding, Threat};
 
 use super::Gate;
 use super::call::Ctx;
 
 impl Gate {
-    pub(super) async fn record_refusal(&self, ctx: &Ctx, d: &Decision, newly_blocked: Option<Block>, now: Millis) {
-        let policy = d.windows.first().map_or("", |w| w.policy.as_str());
-        let event = ctx.event(EventKind::RateLimitExceeded, now).detail(format!(
-            "policy={policy} limited={} retry_after={}",
-            d.limited_keys.iter().map(Subject::as_str).collect::<Vec<_>>().join(","),
-            d.retry_after
-        ));
-        self.observer.record(event).await;
+    /// A rate-limit refusal: the client's first of each minute is an audit event (with the count of the minute
+    /// before); every one is counted in the metrics. A flood of refusals therefore writes one audit item per client
+    /// per minute, not one per request.
+    pub(super) async fn record_refusal(
+        &self,
+        ctx: &Ctx,
+        d: &Decision,
+        newly_blocked: Option<Block>,
+        first: Option<FirstRefusal>,
+        now: Millis,
+    ) {
+        match first {
+            Some(first) => {
+                let policy = d.windows.first().map_or("", |w| w.policy.as_str());
+                let event = ctx.event(EventKind::RateLimitExceeded, now).detail(format!(
+                    "policy={policy} limited={} retry_after={} refusals_previous_minute={} (the others of this \
+                     minute are counted in metrics only)",
+                    d.limited_keys.iter().map(Subject::as_str).collect::<Vec<_>>().join(","),
+                    d.retry_after,
+                    first.previous_minute,
+                ));
+                self.observer.record(event).await;
+            }
+            None => self.observer.count(EventKind::RateLimitExceeded, &ctx.request_id),
+        }
         if let Some(block) = newly_blocked {
             self.record_block(ctx, &block, now).await;
         }
@@ -40,7 +57,7 @@ impl Gate {
             Threat::PathTraversal => EventKind::MaliciousPathTraversal,
             Threat::ControlCharacters => EventKind::MaliciousInput,
         };
-        let detail = format!("location={} confidence={}", finding.location, finding.confidence.as_str());
+        let detail = format!("location={} confidence={}", clip(&finding.location), finding.confidence.as_str());
         self.observer.record(ctx.event(kind, now).detail(detail)).await;
         // A low-confidence match on a display name is refused but is not a violation: five people named like an
         // SQL statement must not block their office's address.

@@ -106,7 +106,8 @@ impl Metric {
     /// The metric that counts a security event, if an alarm watches it.
     pub fn for_event(kind: EventKind) -> Option<Self> {
         Some(match kind {
-            EventKind::LoginFail => Self::LoginFailures,
+            // A wrong MFA code is a failed login to the alarm that watches guessing.
+            EventKind::LoginFail | EventKind::MfaFail => Self::LoginFailures,
             EventKind::LoginLock => Self::AccountLockouts,
             EventKind::RateLimitExceeded => Self::RateLimitExceeded,
             EventKind::MaliciousSqli
@@ -183,6 +184,15 @@ impl Observer {
         if let Err(e) = self.sink.record(&event).await {
             tracing::error!(event = "audit_write_failed", error = %cloudmind_security::store::error_chain(&e), event_id = %event.id);
             self.failure(Metric::AuditWriteFailures, request_id);
+        }
+    }
+
+    /// A security event counted in the metrics only (the high-volume refusals after a client's first of each
+    /// minute, which the audit trail already holds).
+    pub fn count(&self, kind: EventKind, request_id: &str) {
+        if let Some(metric) = Metric::for_event(kind) {
+            let extra = [("event", Value::from(kind.as_str())), ("request_id", Value::from(request_id))];
+            emf::emit(self.function, Breakdown::Total, &[(metric, 1.0)], &extra);
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
 use cloudmind_security::devices::{DeviceRecord, DeviceStore};
@@ -29,7 +29,6 @@ impl DeviceStore for DynamoStore {
         item.insert("issued_ms".into(), n(record.issued_at));
         item.insert("expires_ms".into(), n(record.expires_at));
         item.insert("expires_at".into(), n(ttl_seconds(record.expires_at)));
-        item.insert("failures".into(), n(record.failures));
         self.put_security(item).await
     }
 
@@ -56,7 +55,6 @@ impl DeviceStore for DynamoStore {
                         username: get_s(&item, "username").unwrap_or_default(),
                         issued_at: get_n(&item, "issued_ms").unwrap_or_default(),
                         expires_at: get_n(&item, "expires_ms").unwrap_or_default(),
-                        failures: get_n(&item, "failures").unwrap_or_default() as u32,
                     });
                 } else if get_n(&item, "keep_ms").is_some_and(|keep| keep > now) {
                     mark = get_n(&item, "valid_after");
@@ -69,43 +67,6 @@ impl DeviceStore for DynamoStore {
         }
         Ok(device
             .filter(|d| d.username == username && d.expires_at > now && mark.is_none_or(|after| d.issued_at > after)))
-    }
-
-    async fn record_failure(&self, id: &str) -> Result<u32, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.security)
-            .set_key(Some(device_key(id)))
-            .update_expression("ADD failures :one")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(out.attributes.as_ref().and_then(|a| get_n(a, "failures")).unwrap_or_default() as u32),
-            Err(e) if condition_failed(&e) => Ok(0),
-            Err(e) => Err(unavailable("dynamodb UpdateItem", e)),
-        }
-    }
-
-    async fn clear_failures(&self, id: &str) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.security)
-            .set_key(Some(device_key(id)))
-            .update_expression("SET failures = :zero")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(unavailable("dynamodb UpdateItem", e)),
-        }
     }
 
     async fn revoke(&self, id: &str) -> Result<(), StoreError> {

@@ -122,6 +122,10 @@ impl MfaStore for DynamoStore {
         item.insert("username".into(), s(&challenge.username));
         item.insert("expires_ms".into(), n(challenge.expires_at));
         item.insert("remember_device".into(), AttributeValue::Bool(challenge.remember_device));
+        item.insert("generation".into(), n(challenge.generation));
+        if let Some(device) = &challenge.device {
+            item.insert("device".into(), s(device));
+        }
         item.insert("expires_at".into(), n(ttl_seconds(challenge.expires_at)));
         self.put_security(item).await
     }
@@ -149,6 +153,8 @@ impl MfaStore for DynamoStore {
                 username: get_s(&item, "username").unwrap_or_default(),
                 expires_at,
                 remember_device,
+                device: get_s(&item, "device"),
+                generation: get_n(&item, "generation").unwrap_or(u64::MAX),
             })
         }))
     }

@@ -32,9 +32,26 @@ fn session_item(r: &SessionRecord, ttl: Millis) -> Item {
         ("expires_at".into(), n(ttl_seconds(ttl))),
     ]);
     if !r.spent.is_empty() {
-        item.insert("spent".into(), AttributeValue::Ss(r.spent.clone()));
+        item.insert("spent".into(), spent_list(&r.spent));
+    }
+    if let Some(device) = &r.device {
+        item.insert("device".into(), s(device));
     }
     item
+}
+
+/// The spent hashes as a list, the last spent last (a string set has no order).
+fn spent_list(spent: &[String]) -> AttributeValue {
+    AttributeValue::L(spent.iter().map(s).collect())
+}
+
+/// The spent hashes of an item: a list; items written before the list was bounded hold a string set.
+fn parse_spent(item: &Item) -> Vec<String> {
+    match item.get("spent") {
+        Some(AttributeValue::L(list)) => list.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
+        Some(AttributeValue::Ss(set)) => set.clone(),
+        _ => Vec::new(),
+    }
 }
 
 /// The session an item holds, unless the item is past its time (`now`).
@@ -51,9 +68,10 @@ pub(super) fn parse_session(item: &Item, now: Millis) -> Option<SessionRecord> {
         ip: get_s(item, "ip").unwrap_or_default(),
         generation: get_n(item, "generation").unwrap_or_default(),
         refresh_hash: get_s(item, "refresh_hash").unwrap_or_default(),
-        spent: item.get("spent").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default(),
+        spent: parse_spent(item),
         rotated_at: get_n(item, "rotated_ms").unwrap_or_default(),
         revoked: item.get("revoked").and_then(|v| v.as_bool().ok()).copied().unwrap_or(true),
+        device: get_s(item, "device"),
     })
 }
 
@@ -82,6 +100,7 @@ impl SessionStore for DynamoStore {
         sid: &str,
         presented: &str,
         next: &str,
+        spent: &[String],
         now: Millis,
         ttl: Millis,
     ) -> Result<bool, StoreError> {
@@ -91,15 +110,15 @@ impl SessionStore for DynamoStore {
             .table_name(&self.security)
             .set_key(Some(session_key(username, sid)))
             .update_expression(
-                "SET refresh_hash = :next, last_used_ms = :now, rotated_ms = :now, ttl_ms = :ttl, expires_at = :ttl_s \
-                 ADD spent :spent",
+                "SET refresh_hash = :next, last_used_ms = :now, rotated_ms = :now, ttl_ms = :ttl, expires_at = :ttl_s, \
+                 spent = :spent",
             )
             .condition_expression("refresh_hash = :presented AND revoked = :false AND absolute_ms > :now")
             .expression_attribute_values(":next", s(next))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":ttl", n(ttl))
             .expression_attribute_values(":ttl_s", n(ttl_seconds(ttl)))
-            .expression_attribute_values(":spent", AttributeValue::Ss(vec![presented.to_string()]))
+            .expression_attribute_values(":spent", spent_list(spent))
             .expression_attribute_values(":presented", s(presented))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .send()

@@ -107,6 +107,25 @@ impl UserStore for DynamoStore {
         self.update_user(username, expression, values).await
     }
 
+    async fn rehash(&self, username: &str, old: &str, new: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.users)
+            .key("username", s(username))
+            .update_expression("SET password_hash = :new")
+            .condition_expression("password_hash = :old")
+            .expression_attribute_values(":new", s(new))
+            .expression_attribute_values(":old", s(old))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(unavailable("dynamodb UpdateItem", e)),
+        }
+    }
+
     async fn add_role(&self, username: &str, role: &str) -> Result<User, StoreError> {
         let values = Item::from([(":r".into(), AttributeValue::Ss(vec![role.to_string()]))]);
         self.update_user(username, "ADD #roles :r", values).await
