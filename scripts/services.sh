@@ -1,7 +1,8 @@
 # Sourced by scripts/test.sh, scripts/invoke.sh and bench/run.sh: installs redis-server (Debian) and moto + waitress
 # (PyPI, into .tmp/venv) if missing, starts both on free ports, waits until they answer, and stops them on exit.
 # After `start_services`: REDIS_PORT, MOTO_PORT, and REDIS_URL, DYNAMODB_ENDPOINT, SECRETS_MANAGER_ENDPOINT and
-# placeholder AWS credentials exported. A service that does not start ends the script with an error.
+# placeholder AWS credentials exported. `start_redis_cluster WORKDIR` adds a three-master Redis Cluster
+# (REDIS_CLUSTER_URL). A service that does not start ends the script with an error.
 # SERVICES_BIND (e.g. the Docker bridge's gateway address, for functions in containers) adds an address both
 # services also listen on; the exported URLs stay on 127.0.0.1.
 
@@ -68,4 +69,29 @@ start_services() { # start_services WORKDIR
   export DYNAMODB_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
   export SECRETS_MANAGER_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
   export AWS_ACCESS_KEY_ID=cloudmind-local AWS_SECRET_ACCESS_KEY=cloudmind-local AWS_REGION=us-east-1
+}
+
+start_redis_cluster() { # start_redis_cluster WORKDIR: three masters, no replicas, every slot served
+  local work=$1/cluster ports=() port
+  mkdir -p "$work"
+  for _ in 1 2 3; do
+    port=$(free_port)
+    ports+=("$port")
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+      --cluster-enabled yes --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 2000 \
+      --cluster-port "$(free_port)" --logfile "$work/redis-$port.log" &
+    SERVICES_PIDS+=($!)
+  done
+  for port in "${ports[@]}"; do
+    for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG || services_die "cluster node $port did not start (see $work)"
+  done
+  redis-cli --cluster create $(printf '127.0.0.1:%s ' "${ports[@]}") --cluster-replicas 0 --cluster-yes \
+    >"$work/create.log" 2>&1 || services_die "redis-cli --cluster create failed (see $work/create.log)"
+  for port in "${ports[@]}"; do
+    for _ in $(seq 1 100); do redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' && break; sleep 0.1; done
+    redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' || services_die "the cluster is not ok on $port"
+  done
+  echo "Redis Cluster on 127.0.0.1:${ports[*]}" >&2
+  export REDIS_CLUSTER_URL="redis://127.0.0.1:${ports[0]}"
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: lint, then every test twice: on the in-memory stores, and on the real backends (redis-server from
 # Debian, moto's DynamoDB and Secrets Manager emulator from PyPI), which it installs if missing, starts on free
-# ports, and stops afterwards whatever happens. A service that cannot start fails the run loudly; no test is
+# ports, and stops afterwards whatever happens; then the limiter's tests a third time on a three-master Redis
+# Cluster (tests/cluster starts clusters of its own on the second pass). A service that cannot start fails the run loudly; no test is
 # skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +71,11 @@ export REDIS_SERVER_BIN="$(command -v redis-server)" MOTO_PYTHON="$VENV/bin/pyth
 
 log "tests on the real backends (redis-server, moto)"
 run_tests 'all()'
+
+log "the limiter on a Redis Cluster (three masters): its black-box tests and the two-instance tests again"
+start_redis_cluster "$WORK"
+REDIS_URL="$REDIS_CLUSTER_URL" REDIS_CLUSTER=true \
+  run_tests 'binary(instances) | (binary(api) & (test(limits::) | test(admin::) | test(hardening::) | test(flows::)))'
 
 log "schemathesis: openapi.yaml against the local server on the real backends"
 ./scripts/schemathesis.sh real-backends

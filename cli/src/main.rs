@@ -6,9 +6,12 @@
 //! cloudmind create-admin --username NAME             create an admin in the configured store
 //! cloudmind create-tables                            the DynamoDB tables, for an emulator or a first deploy
 //! cloudmind check-config                             load the settings as a function would, print a summary
+//! cloudmind backup create|list|restore               on-demand backups and restores of the tables
 //! cloudmind loadtest --url URL --endpoint /health --concurrent 200 --output results.json
 //! cloudmind probe --url URL [--signing-key-env VAR] --output probe.json
 //! ```
+
+mod backup;
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;
@@ -60,6 +63,8 @@ enum Command {
     CheckConfig,
     /// Create the DynamoDB tables (with TTL) named by USERS_TABLE and SECURITY_TABLE, for local use.
     CreateTables,
+    /// On-demand backups of the tables, and restores into new tables (from a backup or a point in time).
+    Backup(backup::Backup),
     /// Load test an endpoint (or a weighted scenario): latency percentiles, throughput, errors, a JSON report and
     /// an SVG picture.
     Loadtest(loadtest::Args),
@@ -89,6 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             create_admin(settings, &username, promote_existing.as_deref()).await
         }
         Command::CreateTables => create_tables(&settings).await,
+        Command::Backup(b) => backup::run(&settings, b).await,
         Command::Loadtest(_) | Command::Probe(_) => unreachable!("handled above"),
         Command::CheckConfig => {
             let (_, key_source) = settings.signing_keys()?;

@@ -208,3 +208,26 @@ async fn attempts_that_die_between_the_lockout_slot_and_the_verdict_give_their_s
     assert_eq!(status, 200, "five aborted attempts must not lock the account");
     assert!(cloudmind_tests::logs::captured().contains("authn_attempt_aborted"), "an aborted attempt is logged");
 }
+
+#[tokio::test]
+async fn a_flood_of_refusals_writes_one_audit_event_per_client_and_minute() {
+    let app = TestApp::with(&[("AUTH_RATE_LIMIT_PER_MINUTE", "5"), ("BLOCK_RATE_LIMIT_VIOLATIONS", "1000")]).await;
+    for last in [31u8, 32] {
+        let client = app.client_from(last);
+        for _ in 0..30 {
+            client
+                .post(app.url("/api/v1/auth/login"))
+                .json(&json!({"username": "x", "password": "y"}))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    // 25 refusals from each client: one audit event each (two if the minute turned meanwhile), the rest in metrics.
+    let events = app.stored_events(EventKind::RateLimitExceeded).await;
+    for ip in ["127.0.0.31", "127.0.0.32"] {
+        let mine: Vec<_> = events.iter().filter(|e| e["ip"] == ip).collect();
+        assert!((1..=2).contains(&mine.len()), "{ip}: {mine:?}");
+        assert!(mine[0]["detail"].as_str().unwrap().contains("refusals_previous_minute="), "{mine:?}");
+    }
+}

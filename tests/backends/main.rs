@@ -396,3 +396,114 @@ async fn a_password_typed_as_a_username_is_not_stored_in_the_lockout_item() {
     let everything = format!("{items:?}").to_lowercase();
     assert!(!everything.contains(&typed.to_lowercase()), "the typed text is stored: {everything}");
 }
+
+#[tokio::test]
+async fn an_audit_burst_spreads_over_the_shards_and_reads_back_in_order() {
+    use cloudmind_security::events::SecurityEvent;
+    // A moto of its own: the burst would hold the shared one (a single thread) for seconds.
+    let moto = services::moto().await;
+    let endpoint = url(moto.port, "http");
+    // Four partitions (AUDIT_SHARDS): moto answers a query in time proportional to the table, so fewer, larger
+    // reads keep each under the SDK's one-second attempt timeout here; the layout is the same for any count.
+    let app = TestApp::with(&[("DYNAMODB_ENDPOINT", endpoint.as_str()), ("AUDIT_SHARDS", "4")]).await;
+    let events = &app.backends.events;
+    let start = now_ms();
+    // (Eight at a time: moto serves one request at a time, at about 3 ms a write.)
+    for chunk in 0..625u64 {
+        let writes = (0..8u64).map(|i| {
+            let event = SecurityEvent::new(EventKind::LoginFail, start + chunk * 8 + i).detail(format!("burst {i}"));
+            async move { events.record(&event).await }
+        });
+        for r in futures_util::future::join_all(writes).await {
+            r.unwrap();
+        }
+    }
+    // Read back a page at a time, newest first, across every shard: all 5,000, in order, each once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = events.list(None, 1_000, cursor.as_deref()).await.unwrap();
+        seen.extend(page.events.iter().map(|e| e.id.clone()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5_000);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
+    // The index by type reads the same order (a first page of it).
+    let by_type = events.list(Some(EventKind::LoginFail), 100, None).await.unwrap();
+    assert_eq!(by_type.events.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), seen[..100]);
+    // Spread over the four write partitions: each within a fifth of its even share.
+    let infra = &app.settings.infrastructure;
+    let sdk = cloudmind_adapters::aws::sdk_config().await;
+    let client = cloudmind_adapters::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
+    for shard in 0..4 {
+        let out = client
+            .query()
+            .table_name(infra.security_table())
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", aws_sdk_dynamodb::types::AttributeValue::S(format!("EVENT#{shard}")))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .unwrap();
+        let n = out.count();
+        assert!((1_000..=1_500).contains(&n), "partition EVENT#{shard} holds {n} of 5,000");
+    }
+}
+
+#[tokio::test]
+async fn a_backup_restores_into_a_new_table_exactly_as_it_was() {
+    use cloudmind_adapters::aws::backups::{self, RestoreFrom};
+    required_env("DYNAMODB_ENDPOINT");
+    let app = TestApp::spawn().await;
+    let infra = &app.settings.infrastructure;
+    let sdk = cloudmind_adapters::aws::sdk_config().await;
+    let client = cloudmind_adapters::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
+    app.registered("before").await;
+    let users = infra.users_table().to_string();
+    let arn = backups::create(&client, &users, &format!("{users}-first")).await.unwrap();
+    // Later writes: a new user, and a change to the one that was there.
+    app.registered("after").await;
+    let token = app.token("before", GOOD_PASSWORD).await;
+    let r = app
+        .client
+        .patch(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"display_name": "Changed Later"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let listed = backups::list(&client, &users).await.unwrap();
+    assert!(listed.iter().any(|b| b.arn == arn), "{listed:?}");
+    let target = format!("{users}-restored");
+    backups::restore(&client, &RestoreFrom::Backup(arn), &target, None, Duration::from_secs(60)).await.unwrap();
+    let items = client.scan().table_name(&target).send().await.unwrap().items.unwrap_or_default();
+    let names: Vec<String> = items.iter().map(|i| i["username"].as_s().unwrap().clone()).collect();
+    assert!(names.contains(&"before".to_string()) && !names.contains(&"after".to_string()), "{names:?}");
+    let before = items.iter().find(|i| i["username"].as_s().unwrap() == "before").unwrap();
+    assert_eq!(before["display_name"].as_s().unwrap(), "before", "the state of the backup, not the change after it");
+    // The operator's command does the same (`cloudmind backup create`, then `list`).
+    let cli = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("cloudmind");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&cli)
+            .args(args)
+            .env("DYNAMODB_ENDPOINT", infra.dynamodb_endpoint.as_deref().unwrap())
+            .env("USERS_TABLE", &users)
+            .env("SECURITY_TABLE", infra.security_table())
+            .output()
+            .expect("the cloudmind binary runs");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let created = run(&["backup", "create", "--table", "users", "--name", "by-cli"]);
+    assert!(created.contains("arn:"), "{created}");
+    assert!(run(&["backup", "list"]).contains(&format!("{users}-by-cli")));
+    // Restoring onto a table that exists is refused.
+    let again = backups::create(&client, &users, &format!("{users}-second")).await.unwrap();
+    assert!(
+        backups::restore(&client, &RestoreFrom::Backup(again), &target, None, Duration::from_secs(5)).await.is_err()
+    );
+}

@@ -95,6 +95,10 @@ pub fn real_backend_vars() -> Vec<(String, String)> {
     if let Ok(endpoint) = std::env::var("SECRETS_MANAGER_ENDPOINT") {
         vars.push(("SECRETS_MANAGER_ENDPOINT".into(), endpoint));
     }
+    // The cluster pass of `make test`: REDIS_URL names a node of a Redis Cluster.
+    if let Ok(cluster) = std::env::var("REDIS_CLUSTER") {
+        vars.push(("REDIS_CLUSTER".into(), cluster));
+    }
     vars
 }
 

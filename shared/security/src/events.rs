@@ -162,12 +162,18 @@ pub struct EventPage {
     pub next_cursor: Option<String>,
 }
 
-/// The audit trail (DynamoDB `EVENT#<day>` items kept 90 days, or a bounded ring in memory).
+/// The audit trail (DynamoDB items kept 90 days, written over several partitions and indexed by type and by user;
+/// or a bounded ring in memory).
 #[async_trait]
 pub trait EventSink: Send + Sync {
     async fn record(&self, event: &SecurityEvent) -> Result<(), StoreError>;
     /// Events newest first, optionally of one kind, at most `limit`, after `cursor`.
     async fn list(&self, kind: Option<EventKind>, limit: usize, cursor: Option<&str>) -> Result<EventPage, StoreError>;
+    /// The events naming `username`, newest first, at most `limit` (what the user's data export shows).
+    async fn of_user(&self, username: &str, limit: usize) -> Result<Vec<SecurityEvent>, StoreError>;
+    /// Puts `pseudonym` in place of `username` in every event naming it (an erasure keeps the trail, not the
+    /// name); how many events it changed.
+    async fn pseudonymize(&self, username: &str, pseudonym: &str) -> Result<u64, StoreError>;
 }
 
 /// Where an event is reported: the log line, its metric and the audit trail together (the serving crate's observer).

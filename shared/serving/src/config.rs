@@ -52,6 +52,9 @@ pub struct Infrastructure {
     pub redis_probe_seconds: u64,
     /// `REDIS_KEY_PREFIX`: the start of every limiter key's hash tag (`{<prefix>:<key owner>}`).
     pub redis_key_prefix: String,
+    /// `AUDIT_SHARDS`: how many partitions the audit trail is written over (DynamoDB takes about 1,000 writes a
+    /// second per partition).
+    pub audit_shards: usize,
     /// `REDIS_CLUSTER`: the cluster client (ElastiCache Serverless and cluster-mode caches; a local Redis Cluster).
     pub redis_cluster: bool,
     /// `JWT_SECRET_ARN`: signing keys from Secrets Manager instead of `JWT_SECRET_KEY`.
@@ -173,10 +176,14 @@ impl Settings {
             redis_probe_seconds: number(&var, "REDIS_PROBE_SECONDS", 5)?,
             redis_key_prefix: var("REDIS_KEY_PREFIX").unwrap_or_else(|| "cloudmind".into()),
             redis_cluster: flag(&var, "REDIS_CLUSTER", false)?,
+            audit_shards: number(&var, "AUDIT_SHARDS", 16)?,
             jwt_secret_arn: var("JWT_SECRET_ARN"),
             secrets_endpoint: var("SECRETS_MANAGER_ENDPOINT"),
             key_refresh_seconds: number(&var, "JWT_KEY_REFRESH_SECONDS", 300)?,
         };
+        if !(1..=1_000).contains(&infrastructure.audit_shards) {
+            return Err(ConfigError::Invalid { name: "AUDIT_SHARDS", reason: "must be 1 to 1000".into() });
+        }
         if infrastructure.redis_key_prefix.contains(['{', '}']) {
             return Err(ConfigError::Invalid { name: "REDIS_KEY_PREFIX", reason: "must not contain braces".into() });
         }

@@ -162,7 +162,10 @@ impl Wiring {
                     });
                 }
                 let client = aws::dynamodb_client(self.sdk().await, infra.dynamodb_endpoint.as_deref());
-                let store = Arc::new(DynamoStore::new(client, infra.users_table(), infra.security_table()));
+                let store = Arc::new(
+                    DynamoStore::new(client, infra.users_table(), infra.security_table())
+                        .with_audit_shards(infra.audit_shards),
+                );
                 // Opens the connection (TLS handshake) during init so the first request does not pay for it; a
                 // failure here is reported by the first request that needs the store (and by /health).
                 if let Err(e) = store.ping().await {

@@ -2,6 +2,7 @@
 //! statistics) with an in-memory fallback, and Secrets Manager (signing keys). Clients are built once per execution
 //! environment with deliberate timeouts and bounded retries, and their connections are warmed during init.
 
+pub mod backups;
 pub mod dynamo;
 pub mod fallback;
 pub mod redis;

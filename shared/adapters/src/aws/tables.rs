@@ -4,8 +4,20 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
+
+/// An index over `hash` and `range` with every attribute projected.
+fn index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, String> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .map_err(|e| e.to_string())
+}
 
 fn attribute(name: &str) -> Result<AttributeDefinition, String> {
     AttributeDefinition::builder()
@@ -19,7 +31,8 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
     KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| e.to_string())
 }
 
-/// Creates `users` (key `username`) and `security` (keys `pk`, `sk`; TTL `expires_at`); existing tables are kept.
+/// Creates `users` (key `username`; index `by_name` over `lpk`, `username`) and `security` (keys `pk`, `sk`; TTL
+/// `expires_at`; index `by_type` over `tpk`, `sk`); existing tables are kept.
 pub async fn create_tables(client: &Client, users: &str, security: &str) -> Result<Vec<String>, String> {
     let mut created = Vec::new();
     let existing = client.list_tables().send().await.map_err(|e| DisplayErrorContext(&e).to_string())?;
@@ -29,7 +42,9 @@ pub async fn create_tables(client: &Client, users: &str, security: &str) -> Resu
             .create_table()
             .table_name(users)
             .attribute_definitions(attribute("username")?)
+            .attribute_definitions(attribute("lpk")?)
             .key_schema(key("username", KeyType::Hash)?)
+            .global_secondary_indexes(index(super::dynamo::BY_NAME, "lpk", "username")?)
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await
@@ -42,8 +57,10 @@ pub async fn create_tables(client: &Client, users: &str, security: &str) -> Resu
             .table_name(security)
             .attribute_definitions(attribute("pk")?)
             .attribute_definitions(attribute("sk")?)
+            .attribute_definitions(attribute("tpk")?)
             .key_schema(key("pk", KeyType::Hash)?)
             .key_schema(key("sk", KeyType::Range)?)
+            .global_secondary_indexes(index(super::dynamo::BY_TYPE, "tpk", "sk")?)
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await

@@ -76,6 +76,21 @@ impl EventSink for MemoryEvents {
         };
         Ok(EventPage { events: page, next_cursor })
     }
+
+    async fn of_user(&self, username: &str, limit: usize) -> Result<Vec<SecurityEvent>, StoreError> {
+        let ring = lock(&self.ring);
+        Ok(ring.events.iter().rev().filter(|e| e.username.as_deref() == Some(username)).take(limit).cloned().collect())
+    }
+
+    async fn pseudonymize(&self, username: &str, pseudonym: &str) -> Result<u64, StoreError> {
+        let mut ring = lock(&self.ring);
+        let mut changed = 0;
+        for event in ring.events.iter_mut().filter(|e| e.username.as_deref() == Some(username)) {
+            event.username = Some(pseudonym.to_string());
+            changed += 1;
+        }
+        Ok(changed)
+    }
 }
 
 #[cfg(test)]

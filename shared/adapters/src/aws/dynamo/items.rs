@@ -52,9 +52,16 @@ pub(super) fn ttl_seconds(ms: Millis) -> u64 {
     ms.div_ceil(1000)
 }
 
+/// The `by_name` index partition of a username: its first character. A page of users in username order is one
+/// query of one partition (two where it crosses into the next letter), and registrations spread over 38 partitions.
+pub(super) fn name_partition(username: &str) -> String {
+    format!("NAME#{}", username.chars().next().unwrap_or('_'))
+}
+
 pub(super) fn user_item(u: &User) -> Item {
     let mut item = Item::from([
         ("username".into(), s(&u.username)),
+        ("lpk".into(), s(name_partition(&u.username))),
         ("id".into(), s(&u.id)),
         ("email".into(), s(&u.email)),
         ("display_name".into(), s(&u.display_name)),
@@ -123,11 +130,6 @@ pub(super) fn token_key(jti: &str) -> Item {
     Item::from([("pk".into(), s(format!("TOKEN#{jti}"))), ("sk".into(), s("TOKEN"))])
 }
 
-/// The UTC day (`YYYY-MM-DD`) of a time.
-pub(super) fn day_of(at: Millis) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at as i64).unwrap_or_default().format("%Y-%m-%d").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,10 +163,8 @@ mod tests {
     }
 
     #[test]
-    fn ttl_rounds_up_and_days_are_utc() {
+    fn ttl_rounds_up() {
         assert_eq!(ttl_seconds(1_001), 2);
         assert_eq!(ttl_seconds(1_000), 1);
-        assert_eq!(day_of(0), "1970-01-01");
-        assert_eq!(day_of(DAY_MS - 1), "1970-01-01");
     }
 }

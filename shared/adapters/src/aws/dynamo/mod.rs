@@ -1,6 +1,6 @@
 //! DynamoDB: `UsersTable` (key `username`) and `SecurityTable` (key `pk`, `sk`; TTL attribute `expires_at`, epoch
 //! seconds) holding `TOKEN#<jti>` denylist items, `LOCKOUT#<hash of the name>` counters, `USER#<username>`/`SESSION#<sid>`
-//! sessions and `EVENT#<day>` audit events.
+//! sessions and `EVENT#<shard>` audit events (indexed by type and by user: `events.rs`).
 //!
 //! Reads that a security decision depends on are strongly consistent, and an item whose expiry has passed is
 //! treated as absent (DynamoDB deletes expired items lazily, within days). Lockout slots and failures are single
@@ -8,6 +8,9 @@
 
 mod devices;
 mod events;
+
+pub use self::events::BY_TYPE;
+pub use self::users::BY_NAME;
 mod items;
 mod lockouts;
 mod mfa;
@@ -28,11 +31,51 @@ pub struct DynamoStore {
     users: String,
     /// The security table's name.
     security: String,
+    /// How many partitions the audit trail is written over (`AUDIT_SHARDS`).
+    audit_shards: usize,
 }
+
+/// The audit trail's partitions unless configured: 16 × 1,000 writes a second.
+pub const DEFAULT_AUDIT_SHARDS: usize = 16;
 
 impl DynamoStore {
     pub fn new(client: Client, users_table: impl Into<String>, security_table: impl Into<String>) -> Self {
-        Self { client, users: users_table.into(), security: security_table.into() }
+        Self { client, users: users_table.into(), security: security_table.into(), audit_shards: DEFAULT_AUDIT_SHARDS }
+    }
+
+    /// The same store writing the audit trail over `shards` partitions (at least one).
+    pub fn with_audit_shards(mut self, shards: usize) -> Self {
+        self.audit_shards = shards.max(1);
+        self
+    }
+
+    /// Writes items to the security table in one `BatchWriteItem` (retrying what it leaves unprocessed).
+    async fn put_security_items(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut requests = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| StoreError::unavailable("dynamodb BatchWriteItem", e))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for _ in 0..3 {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.security, requests)
+                .send()
+                .await
+                .map_err(|e| unavailable("dynamodb BatchWriteItem", e))?;
+            match out.unprocessed_items.and_then(|mut u| u.remove(&self.security)).filter(|r| !r.is_empty()) {
+                Some(rest) => requests = rest,
+                None => return Ok(()),
+            }
+        }
+        Err(StoreError::unavailable("dynamodb BatchWriteItem", "items left unprocessed after three attempts"))
     }
 
     /// Writes one item (a denylist entry, an audit event) to the security table.

@@ -11,6 +11,9 @@ use cloudmind_security::users::{ProfileChange, User, UserStore};
 use super::DynamoStore;
 use super::items::{Item, condition_failed, n, parse_user, s, unavailable, user_item};
 
+/// The index of users in username order, partitioned by their first character ([`name_partition`]).
+pub const BY_NAME: &str = "by_name";
+
 impl DynamoStore {
     /// A conditional update of an existing user. Attribute names are written `#name` in `expression` (several,
     /// such as `roles`, are DynamoDB reserved words).

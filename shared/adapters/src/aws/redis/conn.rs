@@ -37,11 +37,12 @@ impl Client {
                 .connection_timeout(timeout)
                 .response_timeout(timeout)
                 .overall_response_timeout(Some(timeout * 2))
-                // A slot in migration answers TRYAGAIN until it settles: retry within milliseconds, a few times
-                // (the default waits 1.28 s a retry, longer than the limiter's whole budget).
-                .retries(4)
+                // A slot in migration answers ASK, then TRYAGAIN until its keys have moved, then MOVED: retry within
+                // milliseconds, enough times to ride out a slot's move (the default waits 1.28 s a retry, longer
+                // than the limiter's whole budget); the overall timeout still bounds the request.
+                .retries(10)
                 .min_retry_wait(2)
-                .max_retry_wait(40);
+                .max_retry_wait(50);
             if let Some(roots) = aws_roots {
                 builder = builder.certs(roots);
             }

@@ -502,3 +502,51 @@ impl Limiter for RedisLimiter {
         LimiterBackend::Redis
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The slot Redis Cluster gives a key: CRC16 (XMODEM) of its hash tag (the text between the first `{` and the
+    /// next `}`, if not empty), modulo 16384.
+    fn slot(key: &str) -> u16 {
+        let bytes = key.as_bytes();
+        let tagged = key.find('{').and_then(|open| {
+            let close = key[open + 1..].find('}')?;
+            (close > 0).then(|| &bytes[open + 1..open + 1 + close])
+        });
+        let mut crc: u16 = 0;
+        for &b in tagged.unwrap_or(bytes) {
+            crc ^= u16::from(b) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            }
+        }
+        crc % 16_384
+    }
+
+    #[test]
+    fn the_slot_function_is_redis_s() {
+        assert_eq!(slot("123456789"), 12_739);
+        assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
+        assert_eq!(slot("foo{}{bar}"), slot("foo{}{bar}"), "an empty tag hashes the whole key");
+    }
+
+    #[test]
+    fn a_million_addresses_spread_over_the_slots_within_a_few_per_cent_of_uniform() {
+        // Every limiter key of an address carries the tag `{cloudmind:ip:<address>}`. Grouped as a 64-shard cluster
+        // would hold them (256 slots a shard), each shard's share of a million addresses is within 5 % of even,
+        // and no single slot takes more than a thousandth of them.
+        const ADDRESSES: u32 = 1_000_000;
+        let mut per_slot = vec![0u32; 16_384];
+        for i in 0..ADDRESSES {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i * 13);
+            per_slot[usize::from(slot(&format!("{{cloudmind:ip:{ip}}}:rl:login:60")))] += 1;
+        }
+        let even = f64::from(ADDRESSES) / 64.0;
+        for (shard, slots) in per_slot.chunks(256).enumerate() {
+            let n: u32 = slots.iter().sum();
+            assert!((f64::from(n) - even).abs() / even < 0.05, "shard {shard}: {n} of an even {even}");
+        }
+        let hottest = per_slot.iter().max().copied().unwrap_or(0);
+        assert!(hottest < ADDRESSES / 1_000, "the hottest slot holds {hottest}");
+    }
+}
