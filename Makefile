@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt build release bench fuzz soak probe sam-local checkov sam-tools sam-validate sam-build sam-package invoke clean
+.PHONY: help run test lint fmt build release bench bench-scale fuzz soak probe sam-local checkov sam-tools sam-validate sam-build sam-package invoke clean
 
 SAM_VENV := .tmp/sam-venv
 SAM := $(SAM_VENV)/bin/sam
@@ -30,6 +30,9 @@ release: ## Optimized build of every function and the CLI (fat LTO: about 9 minu
 
 bench: ## Cold start, warm-invoke CPU, peak RSS, size and callgrind instructions against the floors (bench/run.sh, ~20 min)
 	./bench/run.sh
+
+bench-scale: ## The credential-stuffing mix on a Redis Cluster + moto: load per node, slot and partition, extrapolated (bench/scale.sh, SCALING.md)
+	./bench/scale.sh
 
 fuzz: ## Every fuzz target for FUZZ_SECONDS each (default 600; cargo-fuzz, libFuzzer), crashes fail (scripts/fuzz.sh)
 	./scripts/fuzz.sh
@@ -81,7 +84,8 @@ clean: ## Remove build output
 # by all seven links), the other six find cargo's output fresh (about a second each) and only copy their binary.
 #   LAMBDA_ARCH=arm64   (default; the template's default Architecture) cargo lambda build --release --arm64
 #   LAMBDA_ARCH=x86_64  with `--parameter-overrides Architecture=x86_64`: cargo lambda build --release --x86-64
-#   LAMBDA_ARCH=host    a debug build for this machine (make sam-local: sam local on the host's architecture)
+#   LAMBDA_ARCH=host    the debug build of the workspace for this machine (make sam-local: sam local on the
+#                       host's architecture; the build make test made, so nothing is compiled again)
 LAMBDA_ARCH ?= arm64
 # functions.tsv lists the template's functions: logical id (without `Function`), binary, crate, kind.
 LAMBDA_BINARIES := $(shell awk -F'\t' '!/^\#/ {print $$2}' functions.tsv)
@@ -89,8 +93,9 @@ LAMBDA_PACKAGES := $(LAMBDA_BINARIES:%=-p cloudmind-%)
 
 .PHONY: lambda-binaries
 ifeq ($(LAMBDA_ARCH),host)
+# The same build as make test's (every target of the workspace, one set of features): nothing is compiled twice.
 lambda-binaries:
-	$(CARGO) build --locked $(LAMBDA_PACKAGES)
+	$(CARGO) build --locked --workspace --all-targets
 lambda_binary = target/debug/$(1)
 else ifeq ($(LAMBDA_ARCH),arm64)
 lambda-binaries:

@@ -4,6 +4,8 @@
 #   MAX_LOGIN_ATTEMPTS=1000 (lockout effectively off)   -> lockout.engages
 #   a proxy that strips the security headers            -> headers.success, headers.error, headers.all_responses
 #   a proxy that answers unknown users 15 ms sooner     -> enumeration.timing
+# and, before all that, the timing check alone on a fresh server's very first logins (the dummy hash is built in: the
+# first login of an unknown user costs what any other login costs).
 # usage: scripts/probe.sh memory|real-backends (the weakened runs need only the first). Reports: .tmp/probe/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +44,12 @@ if others:
 print(f"caught: {', '.join(sys.argv[2:])} failed, as they must")
 PY
 }
+
+echo "--- a fresh local server ($MODE): the timing check on its very first logins (nothing hashed before them)"
+start_cloudmind "$WORK" "fresh-$MODE"
+"$CLOUDMIND_BIN" probe --url "$CLOUDMIND_URL" --only enumeration.timing --output "$WORK/probe-fresh-$MODE.json" \
+  || { echo "error: unknown users can be told apart on a fresh server ($MODE): $WORK/probe-fresh-$MODE.json" >&2; exit 1; }
+stop_cloudmind
 
 echo "--- the local server ($MODE)"
 start_cloudmind "$WORK" "server-$MODE"

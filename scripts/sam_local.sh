@@ -28,9 +28,9 @@ docker info >/dev/null 2>&1 || die "no Docker engine answers: start dockerd (sam
 [ "$(uname -m)" = x86_64 ] || die "this target builds host binaries for an x86_64 template; on $(uname -m) use Architecture=arm64"
 
 started=$(date +%s)
-cargo build --locked -q -p cloudmind # the CLI (create-tables)
+cargo build --locked -q --workspace --all-targets # the CLI (create-tables); the same build as the tests
 # `sam build` through the template's own build metadata (BuildMethod: makefile, the Makefile's build-<LogicalId>
-# targets), with LAMBDA_ARCH=host: one debug build of the seven binaries, the ones make test already built.
+# targets), with LAMBDA_ARCH=host: the debug build of the workspace, the one make test already made.
 LAMBDA_ARCH=host "$SAM" build --template template.yaml --build-in-source --build-dir "$WORK/build" \
   --parameter-overrides Architecture=x86_64 >"$WORK/build.log" 2>&1 ||
   { tail -n 40 "$WORK/build.log" >&2; die "sam build failed (log: $WORK/build.log)"; }

@@ -94,4 +94,6 @@ start_redis_cluster() { # start_redis_cluster WORKDIR: three masters, no replica
   done
   echo "Redis Cluster on 127.0.0.1:${ports[*]}" >&2
   export REDIS_CLUSTER_URL="redis://127.0.0.1:${ports[0]}"
+  REDIS_CLUSTER_PORTS=$(IFS=,; echo "${ports[*]}")
+  export REDIS_CLUSTER_PORTS
 }

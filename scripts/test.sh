@@ -16,9 +16,15 @@ die() { printf '\nerror: %s\n' "$*" >&2; exit 1; }
 
 command -v cargo >/dev/null || die "cargo is not installed: install a Rust toolchain (https://rustup.rs)"
 
+# Every cargo build of the run asks for the same thing, `--workspace --all-targets` (what the test runner builds),
+# so every crate is compiled once with one set of features: a `-p` build resolves the features of that package
+# alone and would compile the shared dependencies a second time (and the next full build a third).
+build_all() { cargo build --locked -q --workspace --all-targets; }
+export -f build_all
+
 run_tests() { # run_tests FILTER_EXPRESSION (CLOUDMIND_NO_NEXTEST=1 takes the cargo test path on purpose)
   # The two-instance tests start the `cloudmind` binary itself.
-  cargo build --locked -q -p cloudmind
+  build_all
   if [ -z "${CLOUDMIND_NO_NEXTEST:-}" ] && cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --locked --workspace --no-fail-fast -E "$1"
   else
@@ -35,7 +41,7 @@ log "lint: rustfmt, clippy, cargo-deny, cargo-shear"
 ./scripts/lint.sh
 
 log "tests on the in-memory stores"
-run_tests 'not (binary(backends) | binary(instances))'
+run_tests 'not (binary(backends) | binary(instances) | binary(cluster))'
 
 log "schemathesis: openapi.yaml against the local server on the in-memory stores"
 ./scripts/schemathesis.sh memory

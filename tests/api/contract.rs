@@ -222,7 +222,7 @@ fn granted_actions(binary: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn each_function_is_granted_secrets_manager_exactly_when_it_builds_a_key_provider() {
+async fn each_function_is_granted_secrets_manager_and_batch_reads_exactly_when_it_builds_their_ports() {
     for &function in FunctionId::ALL {
         let settings = cloudmind_serving::config::Settings::from_lookup(|_| None).unwrap();
         let ports = function.ports(Wiring::new(settings)).await.unwrap();
@@ -236,6 +236,9 @@ async fn each_function_is_granted_secrets_manager_exactly_when_it_builds_a_key_p
         );
         let uses_dynamodb = ports.iter().any(|p| *p != Port::Keys && *p != Port::Limiter);
         assert_eq!(uses_dynamodb, grants.iter().any(|a| a.starts_with("dynamodb:")), "{}", function.name());
+        // The session lookup (protected requests, refreshes) is one BatchGetItem over both tables.
+        let batch_reads = grants.iter().any(|a| a == "dynamodb:BatchGetItem");
+        assert_eq!(ports.contains(&Port::Sessions), batch_reads, "{}: ports {ports:?}", function.name());
     }
 }
 

@@ -239,7 +239,7 @@ struct DownSessions;
 
 #[async_trait]
 impl SessionLookup for DownSessions {
-    async fn lookup(&self, _: &str, _: &str, _: &str, _: Millis) -> Result<Session, StoreError> {
+    async fn lookup(&self, _: &str, _: &str, _: Millis) -> Result<Session, StoreError> {
         Err(StoreError::unavailable("sessions", "connection refused"))
     }
 }

@@ -22,17 +22,37 @@ fn url(port: u16, scheme: &str) -> String {
 }
 
 #[tokio::test]
-async fn expired_denylist_and_lockout_items_are_ignored_before_dynamodb_deletes_them() {
+async fn expired_session_and_lockout_items_are_ignored_before_dynamodb_deletes_them() {
+    use cloudmind_security::sessions::SessionRecord;
     required_env("DYNAMODB_ENDPOINT");
     let app = TestApp::spawn().await;
     let b = &app.backends;
     assert_eq!(b.store, StoreKind::DynamoDb);
     let now = now_ms();
-    // A denylist entry already past its expiry: moto never deletes it, the read ignores it.
-    b.denylist.deny("expired-jti", now - 1_000).await.unwrap();
-    b.denylist.deny("live-jti", now + 60_000).await.unwrap();
-    assert!(!b.sessions.lookup("expired-jti", "nobody", "0123456789abcdef0123456789abcdef", now).await.unwrap().denied);
-    assert!(b.sessions.lookup("live-jti", "nobody", "0123456789abcdef0123456789abcdef", now).await.unwrap().denied);
+    let record = |sid: &str| SessionRecord {
+        sid: sid.into(),
+        username: "nobody".into(),
+        created_at: now - 120_000,
+        last_used_at: now - 120_000,
+        absolute_expiry: now + 600_000,
+        ip: "198.51.100.7".into(),
+        generation: 0,
+        refresh_hash: "0".repeat(64),
+        spent: Vec::new(),
+        rotated_at: 0,
+        revoked: false,
+        device: None,
+    };
+    // A session item already past its expiry: moto never deletes it, the lookup reads it as gone (so every token
+    // it issued is refused), while a live one is read, and its revocation (a logout) is seen at once.
+    let (expired, live) = ("0".repeat(32), "1".repeat(32));
+    b.session_records.create(&record(&expired), now - 1_000).await.unwrap();
+    b.session_records.create(&record(&live), now + 60_000).await.unwrap();
+    assert!(b.sessions.lookup("nobody", &expired, now).await.unwrap().session.is_none());
+    let found = b.sessions.lookup("nobody", &live, now).await.unwrap().session.expect("a live session is read");
+    assert!(!found.revoked);
+    assert!(b.session_records.revoke("nobody", &live).await.unwrap());
+    assert!(b.sessions.lookup("nobody", &live, now).await.unwrap().session.unwrap().revoked);
     // A lockout that ended ten minutes ago.
     let policy = LockoutPolicy { max_attempts: 5, duration_ms: 300_000 };
     let then = now - 600_000;
@@ -283,9 +303,24 @@ async fn a_protected_request_costs_one_dynamodb_and_one_redis_round_trip() {
             .json(&serde_json::json!({"refresh_token": login["refresh_token"]})),
     )
     .await;
-    // The session and the user read together, then the conditional rotation; the per-IP limit in one script.
-    assert_eq!((dynamo, redis_calls), (3, 1), "{by_target}");
-    measure("POST /api/v1/auth/logout", app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&token)).await;
+    // The session and the user read together (one BatchGetItem), then the conditional rotation; the per-IP limit in
+    // one script.
+    assert_eq!((dynamo, redis_calls), (2, 1), "{by_target}");
+    assert_eq!(
+        (by_target["BatchGetItem"].as_u64(), by_target["UpdateItem"].as_u64()),
+        (Some(1), Some(1)),
+        "{by_target}"
+    );
+    let (_, by_target, _, _) =
+        measure("POST /api/v1/auth/logout", app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&token)).await;
+    // The lookup, the session's revocation (which revokes every token it issued: no item per token) and the two
+    // audit events with their per-user copies.
+    assert_eq!(by_target.get("PutItem"), None, "{by_target}");
+    assert_eq!(
+        (by_target["BatchGetItem"].as_u64(), by_target["UpdateItem"].as_u64()),
+        (Some(1), Some(1)),
+        "{by_target}"
+    );
     for line in &report {
         println!("round trips: {line}");
     }

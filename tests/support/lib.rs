@@ -16,7 +16,6 @@ use cloudmind_security::events::EventSink;
 use cloudmind_security::lockout::LockoutStore;
 use cloudmind_security::ratelimit::Limiter;
 use cloudmind_security::store::StoreKind;
-use cloudmind_security::tokens::TokenDenylist;
 use cloudmind_security::users::{SessionLookup, UserStore};
 use cloudmind_serving::config::Settings;
 use cloudmind_serving::function::Ports as _;
@@ -39,7 +38,8 @@ pub struct Backends {
     pub store: StoreKind,
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionLookup>,
-    pub denylist: Arc<dyn TokenDenylist>,
+    /// Sessions and their refresh-token hashes.
+    pub session_records: Arc<dyn cloudmind_security::sessions::SessionStore>,
     pub lockouts: Arc<dyn LockoutStore>,
     pub limiter: Arc<dyn Limiter>,
     pub events: Arc<dyn EventSink>,
@@ -167,7 +167,7 @@ impl TestApp {
             store: wiring.store_kind(),
             users: wiring.users().await.unwrap(),
             sessions: wiring.sessions().await.unwrap(),
-            denylist: wiring.denylist().await.unwrap(),
+            session_records: wiring.session_store().await.unwrap(),
             lockouts: wiring.lockouts().await.unwrap(),
             limiter: wiring.limiter().await.unwrap(),
             events: wiring.events().await.unwrap(),

@@ -73,6 +73,17 @@ pub async fn redis() -> Service {
 /// in cluster mode; stopped when dropped.
 pub struct RedisCluster {
     pub nodes: Vec<Service>,
+    /// The nodes' configuration files, removed when dropped.
+    dir: std::path::PathBuf,
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl RedisCluster {
@@ -168,7 +179,7 @@ pub async fn redis_cluster() -> RedisCluster {
         }
         assert!(ok, "node {} never reported cluster_state:ok", node.port);
     }
-    RedisCluster { nodes }
+    RedisCluster { nodes, dir }
 }
 
 /// A private moto server (DynamoDB and Secrets Manager), counting the API calls it serves.

@@ -24,7 +24,7 @@ use cloudmind_security::mfa::{MfaKeys, MfaStore};
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::tokens::TokenService;
-use cloudmind_security::users::UserStore;
+use cloudmind_security::users::{SessionLookup, UserStore};
 use cloudmind_serving::config::SessionPolicy;
 use cloudmind_serving::function::{Function, Ports, WiringError};
 use cloudmind_serving::gate::{Anonymous, Call, Gate, Reply};
@@ -43,6 +43,8 @@ pub struct Login {
     hasher: PasswordHasher,
     lockout: LockoutPolicy,
     sessions: Arc<dyn SessionStore>,
+    /// A refresh token's session and its user, read together.
+    lookup: Arc<dyn SessionLookup>,
     session_policy: SessionPolicy,
     mfa: Arc<dyn MfaStore>,
     mfa_keys: MfaKeys,
@@ -76,23 +78,22 @@ impl Function for Login {
     type Caller = Anonymous;
 
     async fn build<P: Ports>(ports: &P) -> Result<Self, WiringError> {
+        // Nothing is hashed here (Lambda bills the init): the dummy hash of unknown usernames is built in.
         let hasher = PasswordHasher::owasp();
-        // The dummy hash is made now (on the hashing thread, with its memory block), so the first unknown-user
-        // login costs what every other login costs.
-        if let Err(e) = hasher.warm_up().await {
-            tracing::warn!(event = "hash_warm_up_failed", error = %cloudmind_security::store::error_chain(&e));
-        }
+        // The two secrets (signing keys, MFA key) are fetched concurrently.
+        let (tokens, mfa_keys) = tokio::try_join!(ports.tokens(), ports.mfa_keys())?;
         Ok(Self {
             gate: ports.gate::<Self>().await?,
             users: ports.users().await?,
             lockouts: ports.lockouts().await?,
-            tokens: ports.tokens().await?,
+            tokens,
             hasher,
             lockout: ports.settings().lockout,
             sessions: ports.session_store().await?,
+            lookup: ports.sessions().await?,
             session_policy: ports.settings().sessions,
             mfa: ports.mfa().await?,
-            mfa_keys: ports.mfa_keys().await?,
+            mfa_keys,
             devices: ports.devices().await?,
             device_token_ms: ports.settings().device_token_ms,
         })

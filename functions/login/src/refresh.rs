@@ -11,7 +11,7 @@ use cloudmind_security::events::EventKind;
 use cloudmind_security::sessions::{
     SessionRecord, new_refresh_token, refresh_hash, refresh_token_session, same_hash, spent_after,
 };
-use cloudmind_security::users::User;
+use cloudmind_security::users::{Session, User};
 use cloudmind_security::validation::RefreshRequest;
 use cloudmind_serving::gate::{Call, Reply};
 
@@ -25,7 +25,8 @@ pub(crate) async fn refresh(state: &Login, call: Call) -> Result<Reply, ApiError
     let presented = refresh_hash(&req.refresh_token);
     let now = call.now;
     let policy = state.session_policy;
-    let (session, user) = tokio::try_join!(state.sessions.get(&username, &sid), state.users.get(&username))?;
+    // The session and its user in one round trip (a `BatchGetItem`), then at most one conditional write.
+    let Session { user, session } = state.lookup.lookup(&username, &sid, now).await?;
     let Some(session) = session else { return Err(unknown) };
     let current = same_hash(&session.refresh_hash, &presented);
     if !current && !session.spent.iter().any(|h| same_hash(h, &presented)) {

@@ -95,8 +95,10 @@ impl Function for Protected {
 
     async fn build<P: Ports>(ports: &P) -> Result<Self, WiringError> {
         let settings = ports.settings();
+        // The gate reads the signing keys, this function the MFA key: the two secrets are fetched concurrently.
+        let (gate, mfa_keys) = tokio::try_join!(ports.gate::<Self>(), ports.mfa_keys())?;
         Ok(Self {
-            gate: ports.gate::<Self>().await?,
+            gate,
             users: ports.users().await?,
             lockouts: ports.lockouts().await?,
             hasher: PasswordHasher::owasp(),
@@ -106,7 +108,7 @@ impl Function for Protected {
             sessions: ports.session_store().await?,
             session_idle_ms: settings.sessions.idle_ms,
             mfa: ports.mfa().await?,
-            mfa_keys: ports.mfa_keys().await?,
+            mfa_keys,
             devices: ports.devices().await?,
             device_token_ms: settings.device_token_ms,
         })

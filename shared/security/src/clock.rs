@@ -1,5 +1,5 @@
 //! Time as the security logic sees it: milliseconds since the Unix epoch, passed in explicitly so that every
-//! expiry (lockouts, windows, blocks, denylist items) can be tested without sleeping.
+//! expiry (lockouts, windows, blocks, sessions) can be tested without sleeping.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

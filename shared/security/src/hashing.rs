@@ -53,10 +53,14 @@ impl From<HashError> for crate::ApiError {
     }
 }
 
+include!(concat!(env!("OUT_DIR"), "/dummy_hash.rs"));
+
 /// argon2id with fixed parameters, shared by every function that hashes or verifies.
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
+    /// The hash an unknown username is verified against: [`DUMMY_HASH`] (made at build time) for the OWASP
+    /// parameters; for other parameters (tests), one made at the first need.
     dummy: Arc<OnceLock<String>>,
     verifications: Arc<AtomicU64>,
 }
@@ -86,7 +90,11 @@ impl PasswordHasher {
 
     pub fn with_params(m_cost_kib: u32, t_cost: u32, p_cost: u32) -> Result<Self, HashError> {
         let params = Params::new(m_cost_kib, t_cost, p_cost, None).map_err(failed)?;
-        Ok(Self { params, dummy: Arc::new(OnceLock::new()), verifications: Arc::new(AtomicU64::new(0)) })
+        let dummy = OnceLock::new();
+        if (m_cost_kib, t_cost, p_cost) == (19_456, 2, 1) {
+            let _ = dummy.set(DUMMY_HASH.to_string());
+        }
+        Ok(Self { params, dummy: Arc::new(dummy), verifications: Arc::new(AtomicU64::new(0)) })
     }
 
     /// How many argon2 verifications this hasher (and its clones) ran, real and dummy: shows that an unknown
@@ -170,13 +178,6 @@ impl PasswordHasher {
     /// Hashes on the hashing threads.
     pub async fn hash_async(&self, password: SecretString) -> Result<String, HashError> {
         self.reserve()?.hash(password).await
-    }
-
-    /// Computes the dummy hash now, on a hashing thread, so the first login for an unknown user is not cheaper
-    /// than later ones (and the thread's memory block is made during init).
-    pub async fn warm_up(&self) -> Result<(), HashError> {
-        self.reserve()?.verify(SecretString::from("warm-up"), None).await;
-        Ok(())
     }
 }
 
@@ -368,8 +369,24 @@ mod tests {
     async fn unknown_users_cost_a_verification_and_never_pass() {
         let hasher = PasswordHasher::owasp();
         assert_eq!(hasher.reserve().unwrap().verify(secret("anything"), None).await, Verification::Invalid);
-        assert!(hasher.dummy.get().is_some());
         assert_eq!(hasher.verifications(), 1);
+    }
+
+    #[test]
+    fn the_dummy_hash_is_built_in_with_the_owasp_parameters_and_a_random_salt_and_output() {
+        // Nothing to compute at start: a login function's init hashes nothing.
+        let hasher = PasswordHasher::owasp();
+        assert_eq!(hasher.dummy.get().map(String::as_str), Some(DUMMY_HASH));
+        let parsed = PasswordHash::new(DUMMY_HASH).unwrap();
+        let params = Params::try_from(&parsed).unwrap();
+        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (19_456, 2, 1));
+        assert_eq!((parsed.salt.unwrap().len(), parsed.hash.unwrap().len()), (22, 32));
+        // Verifying against it is one real verification, and it matches nothing.
+        for guess in ["", "password", "cloudmind-dummy-password", "warm-up"] {
+            assert_eq!(hasher.verify(&secret(guess), DUMMY_HASH), Verification::Invalid);
+        }
+        // Other parameters (tests) make their own.
+        assert!(PasswordHasher::with_params(8_192, 1, 1).unwrap().dummy.get().is_none());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! The functions in `functions/*` use this crate directly and through `cloudmind-serving` (the request path);
 //! `cloudmind-adapters` implements the ports declared here (in memory, DynamoDB, Redis, Secrets Manager, the range
-//! API): [`users::UserStore`], [`users::SessionLookup`], [`sessions::SessionStore`], [`tokens::TokenDenylist`],
+//! API): [`users::UserStore`], [`users::SessionLookup`], [`sessions::SessionStore`],
 //! [`lockout::LockoutStore`], [`ratelimit::Limiter`], [`events::EventSink`], [`tokens::KeyProvider`],
 //! [`mfa::MfaStore`], [`devices::DeviceStore`] and [`breach::BreachedPasswords`]; `cloudmind-wiring` chooses them.
 //! Files depend on each other one way (no module of this crate reaches back to one that reaches it).

@@ -4,8 +4,8 @@
 //! `typ: at+jwt` and the claims `iss`, `aud`, `sub`, `username`, `roles`, `iat`, `nbf`, `exp`, `jti` (128 random bits,
 //! hex) and `gen`, the user's token generation at issue time. Verification pins the algorithm and the type, looks
 //! the key up by `kid` (the current key or the previous one, so a rotation logs nobody out) and checks every
-//! registered claim. The denylist and the revoke-all generation are checked by the caller against the stores,
-//! concurrently, after the signature passed ([`check_revocation`]).
+//! registered claim. The session (revoked at logout) and the revoke-all generation are checked by the caller
+//! against the stores, after the signature passed ([`check_revocation`]).
 
 use async_trait::async_trait;
 use jsonwebtoken::errors::ErrorKind;
@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::clock::Millis;
-use crate::store::StoreError;
 use crate::users::{Session, User};
 
 /// The JWT `typ` header of access tokens (RFC 9068).
@@ -96,13 +95,6 @@ impl KeyProvider for StaticKeys {
     fn by_kid(&self, kid: &str) -> Option<SigningKey> {
         std::iter::once(&self.current).chain(self.previous.as_ref()).find(|k| k.kid == kid).cloned()
     }
-}
-
-/// The denylist of revoked token ids.
-#[async_trait]
-pub trait TokenDenylist: Send + Sync {
-    /// Denies `jti` until `expires_at` (the token's own expiry; after it the token is refused anyway).
-    async fn deny(&self, jti: &str, expires_at: Millis) -> Result<(), StoreError>;
 }
 
 /// Why a token was refused.
@@ -234,7 +226,7 @@ impl TokenService {
         Ok(IssuedToken { token, claims })
     }
 
-    /// Verifies signature, algorithm, type, key id and the registered claims at `now`. Denylist and revoke-all
+    /// Verifies signature, algorithm, type, key id and the registered claims at `now`. The session and revoke-all
     /// are checked afterwards against the stores.
     pub fn verify(&self, token: &str, now: Millis) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
@@ -275,20 +267,15 @@ impl TokenService {
     }
 }
 
-/// The revocation verdict for verified claims, given what the stores said: the `jti` denylisted, the user gone,
-/// disabled, or past a revoke-all (a higher token generation), or the token's session gone, revoked or ended
-/// (`idle_ms`: `SESSION_TIMEOUT`) means revoked.
+/// The revocation verdict for verified claims, given what the stores said: the user gone, disabled, or past a
+/// revoke-all (a higher token generation), or the token's session gone, revoked (a logout) or ended (`idle_ms`:
+/// `SESSION_TIMEOUT`) means revoked.
 pub fn check_revocation(claims: &Claims, found: &Session, idle_ms: Millis, now: Millis) -> Result<(), TokenError> {
     let Some(user) = found.user.as_ref() else { return Err(TokenError::Revoked) };
     let session_live = found.session.as_ref().is_some_and(|s| {
         s.sid == claims.sid && s.username == user.username && s.is_live(idle_ms, now, user.token_generation)
     });
-    if found.denied
-        || user.disabled
-        || user.id != claims.sub
-        || user.token_generation > claims.generation
-        || !session_live
-    {
+    if user.disabled || user.id != claims.sub || user.token_generation > claims.generation || !session_live {
         return Err(TokenError::Revoked);
     }
     Ok(())
@@ -424,7 +411,7 @@ mod tests {
     }
 
     #[test]
-    fn revocation_follows_the_denylist_the_generation_and_the_session() {
+    fn revocation_follows_the_user_the_generation_and_the_session() {
         use crate::sessions::SessionRecord;
         let mut u = user();
         let claims = service().issue(&u, SID, NOW).unwrap().claims;
@@ -444,26 +431,17 @@ mod tests {
             device: None,
         };
         let idle = 1_800_000;
-        let found = |denied: bool, u: Option<&User>, s: Option<&SessionRecord>| Session {
-            denied,
-            user: u.cloned(),
-            session: s.cloned(),
-        };
-        assert_eq!(check_revocation(&claims, &found(false, Some(&u), Some(&record)), idle, NOW), Ok(()));
+        let found = |u: Option<&User>, s: Option<&SessionRecord>| Session { user: u.cloned(), session: s.cloned() };
+        assert_eq!(check_revocation(&claims, &found(Some(&u), Some(&record)), idle, NOW), Ok(()));
         let revoked = Err(TokenError::Revoked);
-        assert_eq!(check_revocation(&claims, &found(true, Some(&u), Some(&record)), idle, NOW), revoked);
-        assert_eq!(check_revocation(&claims, &found(false, None, Some(&record)), idle, NOW), revoked);
-        assert_eq!(check_revocation(&claims, &found(false, Some(&u), None), idle, NOW), revoked, "no session");
+        assert_eq!(check_revocation(&claims, &found(None, Some(&record)), idle, NOW), revoked);
+        assert_eq!(check_revocation(&claims, &found(Some(&u), None), idle, NOW), revoked, "no session");
         let ended = SessionRecord { revoked: true, ..record.clone() };
-        assert_eq!(check_revocation(&claims, &found(false, Some(&u), Some(&ended)), idle, NOW), revoked);
-        assert_eq!(
-            check_revocation(&claims, &found(false, Some(&u), Some(&record)), idle, NOW + idle),
-            revoked,
-            "idle"
-        );
+        assert_eq!(check_revocation(&claims, &found(Some(&u), Some(&ended)), idle, NOW), revoked);
+        assert_eq!(check_revocation(&claims, &found(Some(&u), Some(&record)), idle, NOW + idle), revoked, "idle");
         let other = SessionRecord { sid: "f".repeat(32), ..record.clone() };
-        assert_eq!(check_revocation(&claims, &found(false, Some(&u), Some(&other)), idle, NOW), revoked);
+        assert_eq!(check_revocation(&claims, &found(Some(&u), Some(&other)), idle, NOW), revoked);
         u.token_generation += 1;
-        assert_eq!(check_revocation(&claims, &found(false, Some(&u), Some(&record)), idle, NOW), revoked);
+        assert_eq!(check_revocation(&claims, &found(Some(&u), Some(&record)), idle, NOW), revoked);
     }
 }

@@ -153,16 +153,15 @@ pub struct MfaState {
 /// What a protected request needs to know beyond the signature, fetched in one round trip.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// The token's `jti` is on the denylist (and its item has not expired).
-    pub denied: bool,
     /// The token's user as stored now (roles, generation, profile), if it still exists.
     pub user: Option<User>,
     /// The token's session as stored now, if it still exists.
     pub session: Option<crate::sessions::SessionRecord>,
 }
 
-/// Reads the denylist entry of a token, its user and its session together (one `BatchGetItem` on DynamoDB).
+/// Reads a token's session and its user together (one `BatchGetItem` on DynamoDB): what a protected request and a
+/// refresh need to know beyond the signature. A revoked session is the denylist of every token it issued.
 #[async_trait]
 pub trait SessionLookup: Send + Sync {
-    async fn lookup(&self, jti: &str, username: &str, sid: &str, now: Millis) -> Result<Session, StoreError>;
+    async fn lookup(&self, username: &str, sid: &str, now: Millis) -> Result<Session, StoreError>;
 }

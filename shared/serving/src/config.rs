@@ -66,7 +66,7 @@ pub struct Infrastructure {
 }
 
 impl Infrastructure {
-    /// Whether the users, denylist, lockouts and audit trail live in DynamoDB.
+    /// Whether the users, sessions, lockouts and audit trail live in DynamoDB.
     pub fn uses_dynamodb(&self) -> bool {
         self.dynamodb_endpoint.is_some() || self.users_table.is_some() || self.security_table.is_some()
     }

@@ -17,7 +17,7 @@ use cloudmind_security::mfa::{MfaKeys, MfaStore};
 use cloudmind_security::ratelimit::Limiter;
 use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::store::StoreKind;
-use cloudmind_security::tokens::{KeyProvider, TokenDenylist, TokenService};
+use cloudmind_security::tokens::{KeyProvider, TokenService};
 use cloudmind_security::users::{SessionLookup, UserStore};
 use lambda_http::{Body, Request, Response};
 
@@ -65,7 +65,6 @@ pub fn access<F: Function>() -> Access {
 pub enum Port {
     Users,
     Sessions,
-    Denylist,
     Lockouts,
     Events,
     Limiter,
@@ -101,11 +100,10 @@ pub trait Ports: Send + Sync {
     fn store_kind(&self) -> StoreKind;
 
     fn users(&self) -> impl Future<Output = PortResult<Arc<dyn UserStore>>> + Send;
-    /// The denylist entry of a token, its user and its session, read together.
+    /// A token's session and its user, read together.
     fn sessions(&self) -> impl Future<Output = PortResult<Arc<dyn SessionLookup>>> + Send;
     /// Sessions and their refresh-token hashes.
     fn session_store(&self) -> impl Future<Output = PortResult<Arc<dyn SessionStore>>> + Send;
-    fn denylist(&self) -> impl Future<Output = PortResult<Arc<dyn TokenDenylist>>> + Send;
     fn lockouts(&self) -> impl Future<Output = PortResult<Arc<dyn LockoutStore>>> + Send;
     fn events(&self) -> impl Future<Output = PortResult<Arc<dyn EventSink>>> + Send;
     fn limiter(&self) -> impl Future<Output = PortResult<Arc<dyn Limiter>>> + Send;

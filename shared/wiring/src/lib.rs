@@ -22,8 +22,8 @@ use cloudmind_adapters::aws::redis::RedisLimiter;
 use cloudmind_adapters::aws::secrets::SecretsKeys;
 use cloudmind_adapters::breach::RangeCheck;
 use cloudmind_adapters::memory::{
-    MemoryDenylist, MemoryDevices, MemoryEvents, MemoryLimiter, MemoryLockouts, MemoryMfa, MemorySessionStore,
-    MemorySessions, MemoryUsers,
+    MemoryDevices, MemoryEvents, MemoryLimiter, MemoryLockouts, MemoryMfa, MemorySessionStore, MemorySessions,
+    MemoryUsers,
 };
 use cloudmind_security::breach::{BreachedPasswords, BundledList};
 use cloudmind_security::devices::DeviceStore;
@@ -33,7 +33,7 @@ use cloudmind_security::mfa::{MfaKeys, MfaStore};
 use cloudmind_security::ratelimit::Limiter;
 use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::store::StoreKind;
-use cloudmind_security::tokens::{KeyProvider, TokenDenylist};
+use cloudmind_security::tokens::KeyProvider;
 use cloudmind_security::users::{SessionLookup, UserStore};
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
@@ -42,14 +42,13 @@ use cloudmind_serving::config::{KeySource, Settings};
 use cloudmind_serving::function::{Function, Port, PortResult, Ports, WiringError, answer};
 use lambda_http::service_fn;
 
-/// The persistent stores behind users, sessions, denylist, lockouts and events: one DynamoDB store, or one set of
-/// in-memory stores that share their users and denylist with the session lookup.
+/// The persistent stores behind users, sessions, lockouts and events: one DynamoDB store, or one set of in-memory
+/// stores that share their users and session records with the session lookup.
 #[derive(Clone)]
 enum Stores {
     Dynamo(Arc<DynamoStore>),
     Memory {
         users: Arc<MemoryUsers>,
-        denylist: Arc<MemoryDenylist>,
         lockouts: Arc<MemoryLockouts>,
         events: Arc<MemoryEvents>,
         records: Arc<MemorySessionStore>,
@@ -82,7 +81,6 @@ pub struct Wiring {
     users: OnceCell<Arc<dyn UserStore>>,
     sessions: OnceCell<Arc<dyn SessionLookup>>,
     session_store: OnceCell<Arc<dyn SessionStore>>,
-    denylist: OnceCell<Arc<dyn TokenDenylist>>,
     lockouts: OnceCell<Arc<dyn LockoutStore>>,
     events: OnceCell<Arc<dyn EventSink>>,
     limiter: OnceCell<Arc<dyn Limiter>>,
@@ -115,7 +113,6 @@ impl Wiring {
             users: OnceCell::new(),
             sessions: OnceCell::new(),
             session_store: OnceCell::new(),
-            denylist: OnceCell::new(),
             lockouts: OnceCell::new(),
             events: OnceCell::new(),
             limiter: OnceCell::new(),
@@ -155,7 +152,6 @@ impl Wiring {
                         mfa: Arc::new(MemoryMfa::new(users.clone())),
                         devices: Arc::default(),
                         users,
-                        denylist: Arc::default(),
                         lockouts: Arc::default(),
                         events: Arc::default(),
                         records: Arc::default(),
@@ -226,11 +222,9 @@ impl Ports for Wiring {
         self.store_port(Port::Sessions, &self.sessions, |stores| -> Arc<dyn SessionLookup> {
             match stores {
                 Stores::Dynamo(s) => s.clone(),
-                Stores::Memory { users, denylist, records, .. } => Arc::new(MemorySessions {
-                    users: users.clone(),
-                    denylist: denylist.clone(),
-                    records: records.clone(),
-                }),
+                Stores::Memory { users, records, .. } => {
+                    Arc::new(MemorySessions { users: users.clone(), records: records.clone() })
+                }
             }
         })
         .await
@@ -242,16 +236,6 @@ impl Ports for Wiring {
             match stores {
                 Stores::Dynamo(store) => store.clone(),
                 Stores::Memory { records, .. } => records.clone(),
-            }
-        })
-        .await
-    }
-
-    async fn denylist(&self) -> PortResult<Arc<dyn TokenDenylist>> {
-        self.store_port(Port::Denylist, &self.denylist, |stores| -> Arc<dyn TokenDenylist> {
-            match stores {
-                Stores::Dynamo(s) => s.clone(),
-                Stores::Memory { denylist, .. } => denylist.clone(),
             }
         })
         .await

@@ -1,4 +1,4 @@
-//! The production adapters: DynamoDB (users, denylist, lockouts, audit trail), Redis (rate limits, blocks,
+//! The production adapters: DynamoDB (users, sessions, lockouts, audit trail), Redis (rate limits, blocks,
 //! statistics) with an in-memory fallback, and Secrets Manager (signing keys). Clients are built once per execution
 //! environment with deliberate timeouts and bounded retries, and their connections are warmed during init.
 

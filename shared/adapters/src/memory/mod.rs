@@ -16,7 +16,7 @@ pub use limiter::MemoryLimiter;
 pub use lockout::MemoryLockouts;
 pub use mfa::MemoryMfa;
 pub use sessions::MemorySessionStore;
-pub use users::{MemoryDenylist, MemorySessions, MemoryUsers};
+pub use users::{MemorySessions, MemoryUsers};
 
 use std::sync::{Mutex, MutexGuard};
 

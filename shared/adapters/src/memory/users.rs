@@ -1,4 +1,4 @@
-//! Users, the token denylist, and the session lookup that reads both at once.
+//! Users, and the session lookup that reads a token's session and user at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use cloudmind_security::StoreError;
 use cloudmind_security::clock::Millis;
-use cloudmind_security::tokens::TokenDenylist;
 use cloudmind_security::users::{ProfileChange, Session, SessionLookup, User, UserStore};
 
 use super::lock;
@@ -127,74 +126,17 @@ impl UserStore for MemoryUsers {
     }
 }
 
-/// The most denylist entries kept; at the cap, expired entries are evicted, and if none are, a logout is refused
-/// (503) rather than an entry dropped: a revoked token must stay revoked.
-const DENYLIST_CAP: usize = 1_000_000;
-
-/// Revoked token ids with their expiry.
-#[derive(Debug)]
-pub struct MemoryDenylist {
-    entries: Mutex<HashMap<String, Millis>>,
-    cap: usize,
-}
-
-impl Default for MemoryDenylist {
-    fn default() -> Self {
-        Self::with_cap(DENYLIST_CAP)
-    }
-}
-
-impl MemoryDenylist {
-    pub fn with_cap(cap: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), cap }
-    }
-
-    /// Whether `jti` is denied at `now` (an entry past its expiry is absent).
-    pub fn is_denied(&self, jti: &str, now: Millis) -> bool {
-        lock(&self.entries).get(jti).is_some_and(|&exp| exp > now)
-    }
-
-    pub fn len(&self) -> usize {
-        lock(&self.entries).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-#[async_trait]
-impl TokenDenylist for MemoryDenylist {
-    async fn deny(&self, jti: &str, expires_at: Millis) -> Result<(), StoreError> {
-        let now = cloudmind_security::clock::now_ms();
-        let mut entries = lock(&self.entries);
-        if entries.len() >= self.cap {
-            entries.retain(|_, &mut exp| exp > now);
-            if entries.len() >= self.cap {
-                return Err(StoreError::unavailable("memory denylist", "full"));
-            }
-        }
-        entries.insert(jti.to_string(), expires_at);
-        Ok(())
-    }
-}
-
-/// Reads a token's denylist entry, its user and its session.
+/// Reads a token's session and its user.
 #[derive(Debug, Clone)]
 pub struct MemorySessions {
     pub users: Arc<MemoryUsers>,
-    pub denylist: Arc<MemoryDenylist>,
     pub records: Arc<super::MemorySessionStore>,
 }
 
 #[async_trait]
 impl SessionLookup for MemorySessions {
-    async fn lookup(&self, jti: &str, username: &str, sid: &str, now: Millis) -> Result<Session, StoreError> {
-        Ok(Session {
-            denied: self.denylist.is_denied(jti, now),
-            user: self.users.get(username).await?,
-            session: self.records.read(username, sid, now),
-        })
+    async fn lookup(&self, username: &str, sid: &str, now: Millis) -> Result<Session, StoreError> {
+        Ok(Session { user: self.users.get(username).await?, session: self.records.read(username, sid, now) })
     }
 }
 
@@ -228,25 +170,5 @@ mod tests {
         let u = users.set_password_hash("alice", "h3", true, 6).await.unwrap();
         assert_eq!((u.token_generation, u.tokens_valid_after, u.password_hash.as_str()), (1, Some(6), "h3"));
         assert!(matches!(users.set_password_hash("bob", "h", true, 6).await, Err(StoreError::NotFound)));
-    }
-
-    #[tokio::test]
-    async fn denylist_entries_lapse_at_their_expiry() {
-        let list = MemoryDenylist::default();
-        list.deny("jti-1", 10_000_000_000_000).await.unwrap();
-        assert!(list.is_denied("jti-1", 9_999_999_999_999));
-        assert!(!list.is_denied("jti-1", 10_000_000_000_000));
-        assert!(!list.is_denied("jti-2", 0));
-    }
-
-    #[tokio::test]
-    async fn a_full_denylist_evicts_expired_entries_and_otherwise_refuses() {
-        let list = MemoryDenylist::with_cap(2);
-        list.deny("old", 1).await.unwrap();
-        list.deny("live", u64::MAX).await.unwrap();
-        list.deny("new", u64::MAX).await.unwrap();
-        assert_eq!(list.len(), 2, "the expired entry made room");
-        assert!(matches!(list.deny("more", u64::MAX).await, Err(StoreError::Unavailable { .. })));
-        assert!(list.is_denied("live", 2) && list.is_denied("new", 2));
     }
 }

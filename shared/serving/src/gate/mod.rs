@@ -6,7 +6,7 @@
 //! rate limit (429) → the handler, which validates its body (400, 422) and does its work.
 //!
 //! The signature is verified locally first; then one limiter call (block, IP and user windows together) and one
-//! session lookup (denylist and user) run concurrently. Every response gets the security headers, `X-Request-Id`,
+//! session lookup (the token's session and user) run concurrently. Every response gets the security headers, `X-Request-Id`,
 //! the `RateLimit` fields where a limit applied, and CORS headers for allowed origins.
 
 mod call;
@@ -225,7 +225,7 @@ impl Gate {
         }
         let session = async {
             match (claims, &self.auth) {
-                (Some(c), Some(auth)) => Some(auth.sessions.lookup(&c.jti, &c.username, &c.sid, now).await),
+                (Some(c), Some(auth)) => Some(auth.sessions.lookup(&c.username, &c.sid, now).await),
                 _ => None,
             }
         };

@@ -164,7 +164,11 @@ impl EventSink for DynamoStore {
                 item.insert(name.into(), s(v));
             }
         }
-        let Some(username) = &event.username else { return self.put_security(item).await };
+        // Only an account's name gets a copy: not the placeholder of a name that is no account's, nor a pseudonym.
+        let account = event.username.as_ref().filter(|u| {
+            cloudmind_security::validation::Username::parse(u).is_ok_and(|parsed| parsed.as_str() == u.as_str())
+        });
+        let Some(username) = account else { return self.put_security(item).await };
         let mut copy = item.clone();
         copy.insert("pk".into(), s(format!("EVUSER#{username}#{shard}")));
         copy.insert("home".into(), s(format!("EVENT#{shard}")));

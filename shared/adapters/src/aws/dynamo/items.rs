@@ -126,10 +126,6 @@ pub(super) fn lockout_key(table: &str, username: &str) -> Item {
     Item::from([("pk".into(), s(format!("LOCKOUT#{id}"))), ("sk".into(), s("LOCKOUT"))])
 }
 
-pub(super) fn token_key(jti: &str) -> Item {
-    Item::from([("pk".into(), s(format!("TOKEN#{jti}"))), ("sk".into(), s("TOKEN"))])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

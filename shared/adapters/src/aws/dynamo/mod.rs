@@ -1,6 +1,6 @@
 //! DynamoDB: `UsersTable` (key `username`) and `SecurityTable` (key `pk`, `sk`; TTL attribute `expires_at`, epoch
-//! seconds) holding `TOKEN#<jti>` denylist items, `LOCKOUT#<hash of the name>` counters, `USER#<username>`/`SESSION#<sid>`
-//! sessions and `EVENT#<shard>` audit events (indexed by type and by user: `events.rs`).
+//! seconds) holding `LOCKOUT#<hash of the name>` counters, `USER#<username>`/`SESSION#<sid>` sessions (a revoked
+//! session is the denylist of every token it issued) and `EVENT#<shard>` audit events (indexed by type and by user: `events.rs`).
 //!
 //! Reads that a security decision depends on are strongly consistent, and an item whose expiry has passed is
 //! treated as absent (DynamoDB deletes expired items lazily, within days). Lockout slots and failures are single
@@ -13,9 +13,9 @@ pub use self::events::BY_TYPE;
 pub use self::users::BY_NAME;
 mod items;
 mod lockouts;
+mod lookup;
 mod mfa;
 mod sessions;
-mod tokens;
 mod users;
 
 use aws_sdk_dynamodb::Client;
@@ -78,7 +78,7 @@ impl DynamoStore {
         Err(StoreError::unavailable("dynamodb BatchWriteItem", "items left unprocessed after three attempts"))
     }
 
-    /// Writes one item (a denylist entry, an audit event) to the security table.
+    /// Writes one item to the security table.
     async fn put_security(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
