@@ -80,16 +80,19 @@ clean: ## Remove build output
 # Every function in template.yaml has `BuildMethod: makefile`: `sam build` runs `make build-<LogicalId>` once per
 # function, in the source tree (`--build-in-source`, set in samconfig.toml; without it SAM would copy the whole
 # repository, target directory included, once per function), with ARTIFACTS_DIR set. Each call asks cargo for all
-# seven binaries at once: the first call compiles and links them in one cargo lambda build (the two cores shared
-# by all seven links), the other six find cargo's output fresh (about a second each) and only copy their binary.
-#   LAMBDA_ARCH=arm64   (default; the template's default Architecture) cargo lambda build --release --arm64
-#   LAMBDA_ARCH=x86_64  with `--parameter-overrides Architecture=x86_64`: cargo lambda build --release --x86-64
+# seven binaries at once: the first call compiles and links them (two cargo lambda builds, one per profile), the
+# other six find cargo's output fresh (about a second each) and only copy their binary.
+#   LAMBDA_ARCH=arm64   (default; the template's default Architecture) cargo lambda build --arm64, once per profile
+#   LAMBDA_ARCH=x86_64  with `--parameter-overrides Architecture=x86_64`: the same with --x86-64
+# Each function is built with the profile functions.tsv names for it: `release` (speed: the hashing functions and
+# protected) or `release-size` (the others), so the seven come from two cargo lambda builds.
 #   LAMBDA_ARCH=host    the debug build of the workspace for this machine (make sam-local: sam local on the
 #                       host's architecture; the build make test made, so nothing is compiled again)
 LAMBDA_ARCH ?= arm64
-# functions.tsv lists the template's functions: logical id (without `Function`), binary, crate, kind.
+# functions.tsv lists the template's functions: logical id (without `Function`), binary, crate, kind, profile.
 LAMBDA_BINARIES := $(shell awk -F'\t' '!/^\#/ {print $$2}' functions.tsv)
-LAMBDA_PACKAGES := $(LAMBDA_BINARIES:%=-p cloudmind-%)
+# The packages built with one cargo profile (`-p cloudmind-<binary>` for each function of that profile).
+profile_packages = $(shell awk -F'\t' -v p='$(1)' '!/^\#/ && $$5 == p {printf "-p cloudmind-%s ", $$2}' functions.tsv)
 
 .PHONY: lambda-binaries
 ifeq ($(LAMBDA_ARCH),host)
@@ -99,11 +102,13 @@ lambda-binaries:
 lambda_binary = target/debug/$(1)
 else ifeq ($(LAMBDA_ARCH),arm64)
 lambda-binaries:
-	$(CARGO) lambda build --locked --release --arm64 $(LAMBDA_PACKAGES)
+	$(CARGO) lambda build --locked --profile release --arm64 $(call profile_packages,release)
+	$(CARGO) lambda build --locked --profile release-size --arm64 $(call profile_packages,release-size)
 lambda_binary = target/lambda/$(1)/bootstrap
 else ifeq ($(LAMBDA_ARCH),x86_64)
 lambda-binaries:
-	$(CARGO) lambda build --locked --release --x86-64 $(LAMBDA_PACKAGES)
+	$(CARGO) lambda build --locked --profile release --x86-64 $(call profile_packages,release)
+	$(CARGO) lambda build --locked --profile release-size --x86-64 $(call profile_packages,release-size)
 lambda_binary = target/lambda/$(1)/bootstrap
 else
 $(error LAMBDA_ARCH must be arm64, x86_64 or host, not $(LAMBDA_ARCH))

@@ -85,7 +85,7 @@ for port in ports:
     for line in stats.splitlines():
         if line.startswith("cmdstat_evalsha:") or line.startswith("cmdstat_eval:"):
             calls += int(line.split("calls=")[1].split(",")[0])
-    keys = [k for k in cli(port, "--scan", "--count", "1000").splitlines() if k]
+    keys = [k for k in cli(port, "--scan").splitlines() if k]
     for k in keys:
         per_slot[slot(k)] += 1
     per_node[port] = {"scripts": calls, "keys": len(keys)}
@@ -139,7 +139,6 @@ out = {
         "audit_writes_per_second_hottest_partition": round(max(audit.values(), default=0) / elapsed, 2),
         "audit_writes_per_second_mean_partition": round(sum(audit.values()) / max(len(audit), 1) / elapsed, 2),
         "lockout_items": len(lockouts),
-        "lockout_writes_hottest_item": max(lockouts.values(), default=0),
     },
     "extrapolated_to_100k_attempts_per_second": {
         "factor": round(scale, 1),

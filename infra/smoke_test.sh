@@ -20,8 +20,9 @@ Checks, in order (the first failure stops the test with a non-zero exit):
   2. POST /api/v1/auth/register   201 for a new random user
   3. POST /api/v1/auth/login      200 with a Bearer access token
   4. GET  /api/v1/me              200, the same username
-  5. POST /api/v1/auth/logout     204
-  6. GET  /api/v1/me              401 with code token_revoked
+  5. GET  /.well-known/jwks.json  200; with an ES256/EdDSA token, the key set holds the token's kid
+  6. POST /api/v1/auth/logout     204
+  7. GET  /api/v1/me              401 with code token_revoked
 Environment: SMOKE_TIMEOUT (seconds per request, default 30).
 EOF
 }
@@ -166,6 +167,12 @@ expect 200 "POST /api/v1/auth/login"
 token=$(field access_token)
 [[ -n $token ]] || die "login: no access_token in the answer"
 (umask 077 && printf 'Authorization: Bearer %s\n' "$token" >"$WORK/auth")
+# The header only (algorithm and key id): public, unlike the token.
+read -r token_alg token_kid < <(printf '%s' "$token" | python3 -c '
+import base64, json, sys
+h = sys.stdin.read().split(".")[0]
+h = json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))
+print(h.get("alg", ""), h.get("kid", ""))')
 unset token
 log OK "login: token issued (expires_in $(field expires_in) s)"
 
@@ -175,12 +182,24 @@ expect 200 "GET /api/v1/me"
 [[ $(field username) == "$USERNAME" ]] || die "GET /api/v1/me: the profile is not $USERNAME's"
 log OK "me: profile of $USERNAME"
 
-# ---- 5. logout ---------------------------------------------------------------------------------------------------
+# ---- 5. the public keys ------------------------------------------------------------------------------------------
+request GET /.well-known/jwks.json
+expect 200 "GET /.well-known/jwks.json"
+kids=$(python3 -c 'import json, sys; print(" ".join(k["kid"] for k in json.load(open(sys.argv[1]))["keys"]))' "$WORK/body")
+if [[ $token_alg == HS* ]]; then
+    [[ -z $kids ]] || die "GET /.well-known/jwks.json: an HMAC deployment publishes keys ($kids)"
+    log OK "jwks: empty ($token_alg tokens: nothing to publish)"
+else
+    [[ " $kids " == *" $token_kid "* ]] || die "GET /.well-known/jwks.json: the token's key $token_kid is not published"
+    log OK "jwks: the $token_alg key of the token is published"
+fi
+
+# ---- 6. logout ---------------------------------------------------------------------------------------------------
 request POST /api/v1/auth/logout yes
 expect 204 "POST /api/v1/auth/logout"
 log OK "logout: token revoked"
 
-# ---- 6. me again: the revoked token is refused ---------------------------------------------------------------------
+# ---- 7. me again: the revoked token is refused ---------------------------------------------------------------------
 request GET /api/v1/me yes
 expect 401 "GET /api/v1/me after logout"
 code=$(field code)

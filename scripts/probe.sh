@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`'s security probe. `cloudmind probe` runs against the local server and must pass every check; then
 # against deliberately weakened deployments, where it must fail and name the check that catches the weakening:
-#   MAX_LOGIN_ATTEMPTS=1000 (lockout effectively off)   -> lockout.engages
+#   MAX_LOGIN_ATTEMPTS=1000 (lockout effectively off)   -> lockout.engages, lockout.device_parallel
 #   a proxy that strips the security headers            -> headers.success, headers.error, headers.all_responses
 #   a proxy that answers unknown users 15 ms sooner     -> enumeration.timing
 # and, before all that, the timing check alone on a fresh server's very first logins (the dummy hash is built in: the
@@ -51,6 +51,14 @@ start_cloudmind "$WORK" "fresh-$MODE"
   || { echo "error: unknown users can be told apart on a fresh server ($MODE): $WORK/probe-fresh-$MODE.json" >&2; exit 1; }
 stop_cloudmind
 
+echo "--- a local server signing with a key pair ($MODE): the token checks, with its published keys as material"
+es_pem=$("$CLOUDMIND_BIN" generate-key --algorithm ES256 2>/dev/null) \
+  || { echo "error: cloudmind generate-key failed" >&2; exit 1; }
+start_cloudmind "$WORK" "es256-$MODE" JWT_ALGORITHM=ES256 "JWT_PRIVATE_KEY=$es_pem"
+"$CLOUDMIND_BIN" probe --url "$CLOUDMIND_URL" --only tokens.forged,tokens.role,tokens.replay --output "$WORK/probe-es256-$MODE.json" \
+  || { echo "error: the token checks failed against an ES256 server ($MODE): $WORK/probe-es256-$MODE.json" >&2; exit 1; }
+stop_cloudmind
+
 echo "--- the local server ($MODE)"
 start_cloudmind "$WORK" "server-$MODE"
 probe "$CLOUDMIND_URL" "$WORK/probe-$MODE.json" \
@@ -73,4 +81,4 @@ stop_cloudmind
 
 start_cloudmind "$WORK" server-weak-lockout MAX_LOGIN_ATTEMPTS=1000
 trap 'stop_proxy; stop_cloudmind' EXIT INT TERM
-expect_caught lockout-off "$CLOUDMIND_URL" lockout.engages
+expect_caught lockout-off "$CLOUDMIND_URL" lockout.engages lockout.device_parallel

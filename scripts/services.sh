@@ -22,10 +22,13 @@ install_services() {
       || { apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null; }) \
       || services_die "could not install redis-server"
   fi
-  if ! "$SERVICES_VENV/bin/python" -c 'import moto, waitress' 2>/dev/null; then
-    python3 -m venv "$SERVICES_VENV" || services_die "could not create a Python virtual environment (apt-get install python3-venv)"
-    "$SERVICES_VENV/bin/pip" install -q "moto[server]>=5,<6" "waitress>=3" \
-      || services_die "could not install moto[server] and waitress from PyPI"
+  # moto and waitress for the emulator; PyJWT (with `cryptography`) for the test that verifies CloudMind's tokens
+  # with a library nobody here wrote, from the JWKS alone.
+  if ! "$SERVICES_VENV/bin/python" -c 'import moto, waitress, jwt, cryptography' 2>/dev/null; then
+    [ -x "$SERVICES_VENV/bin/pip" ] || python3 -m venv "$SERVICES_VENV" \
+      || services_die "could not create a Python virtual environment (apt-get install python3-venv)"
+    "$SERVICES_VENV/bin/pip" install -q "moto[server]>=5,<6" "waitress>=3" "pyjwt[crypto]>=2.8,<3" \
+      || services_die "could not install moto[server], waitress and pyjwt[crypto] from PyPI"
   fi
 }
 

@@ -54,13 +54,13 @@ log "cloudmind loadtest --concurrent 200 against the local server (report: .tmp/
 
 log "cloudmind probe against the local server, then against weakened ones it must catch (reports: .tmp/probe/)"
 ./scripts/probe.sh memory
-log "the SAM template: cfn-lint and sam validate --lint"
+log "the SAM template (and the JWT authorizer example): cfn-lint and sam validate --lint"
 SAM_VENV="$ROOT/.tmp/sam-venv"
 if ! { [ -x "$SAM_VENV/bin/sam" ] && [ -x "$SAM_VENV/bin/cfn-lint" ]; }; then
   python3 -m venv "$SAM_VENV" || die "could not create a Python virtual environment (apt-get install python3-venv)"
   "$SAM_VENV/bin/pip" install -q aws-sam-cli cfn-lint || die "could not install aws-sam-cli and cfn-lint from PyPI"
 fi
-"$SAM_VENV/bin/cfn-lint" template.yaml
+"$SAM_VENV/bin/cfn-lint" template.yaml infra/jwt-authorizer-example.yaml
 "$SAM_VENV/bin/sam" validate --lint --template template.yaml --region eu-west-1
 bash -n infra/bulletproof_deploy.sh infra/smoke_test.sh scripts/invoke.sh
 ./scripts/deploy_script_test.sh

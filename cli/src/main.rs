@@ -63,6 +63,11 @@ enum Command {
     CheckConfig,
     /// Create the DynamoDB tables (with TTL) named by USERS_TABLE and SECURITY_TABLE, for local use.
     CreateTables,
+    /// Print a new signing key pair as a PKCS#8 PEM (for JWT_PRIVATE_KEY), and its key id on standard error.
+    GenerateKey {
+        #[arg(long, value_parser = ["ES256", "EdDSA"], default_value = "ES256")]
+        algorithm: String,
+    },
     /// On-demand backups of the tables, and restores into new tables (from a backup or a point in time).
     Backup(backup::Backup),
     /// Load test an endpoint (or a weighted scenario): latency percentiles, throughput, errors, a JSON report and
@@ -81,6 +86,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         // A client of any deployment: no settings, no logging setup of the server's.
         return loadtest::run(args).await.map(|_| ());
     }
+    if let Command::GenerateKey { algorithm } = &cli.command {
+        // No settings: a tool, like the ones below.
+        let algorithm = cloudmind_security::keys::parse_algorithm(algorithm).ok_or("unsupported algorithm")?;
+        let (key, pem) = cloudmind_security::keys::SigningKey::generate(algorithm)?;
+        print!("{pem}");
+        eprintln!("kid {}", key.kid);
+        return Ok(());
+    }
     if let Command::Probe(args) = cli.command {
         let allow_inconclusive = args.allow_inconclusive;
         let report = probe::run(args).await?;
@@ -95,7 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
         Command::CreateTables => create_tables(&settings).await,
         Command::Backup(b) => backup::run(&settings, b).await,
-        Command::Loadtest(_) | Command::Probe(_) => unreachable!("handled above"),
+        Command::Loadtest(_) | Command::Probe(_) | Command::GenerateKey { .. } => unreachable!("handled above"),
         Command::CheckConfig => {
             let (_, key_source) = settings.signing_keys()?;
             println!("{settings:#?}");
@@ -119,7 +132,10 @@ async fn serve(
     let wiring = Wiring::new(settings);
     let app = Arc::new(App::build(&wiring).await?);
     if wiring.keys().await?.1 == KeySource::Ephemeral {
-        eprintln!("note: JWT_SECRET_KEY is not set; tokens are signed with an ephemeral key for this run only");
+        eprintln!(
+            "note: JWT_SECRET_KEY (or JWT_PRIVATE_KEY) is not set; tokens are signed with an ephemeral key for this \
+             run only"
+        );
     }
     let password = admin_password();
     match ensure_admin(&wiring, admin, password.as_ref().map(|p| p.expose_secret()), None).await? {

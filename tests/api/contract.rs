@@ -88,6 +88,8 @@ struct ListedFunction {
     krate: String,
     /// `api` (routes through API Gateway) or `rotation`.
     kind: String,
+    /// The cargo profile of its Lambda binary: `release` (speed) or `release-size`.
+    profile: String,
 }
 
 fn listed_functions() -> Vec<ListedFunction> {
@@ -96,8 +98,14 @@ fn listed_functions() -> Vec<ListedFunction> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
             let cols: Vec<&str> = line.split('\t').collect();
-            assert_eq!(cols.len(), 4, "functions.tsv: {line:?} is not id, binary, crate, kind");
-            ListedFunction { id: cols[0].into(), binary: cols[1].into(), krate: cols[2].into(), kind: cols[3].into() }
+            assert_eq!(cols.len(), 5, "functions.tsv: {line:?} is not id, binary, crate, kind, profile");
+            ListedFunction {
+                id: cols[0].into(),
+                binary: cols[1].into(),
+                krate: cols[2].into(),
+                kind: cols[3].into(),
+                profile: cols[4].into(),
+            }
         })
         .collect()
 }
@@ -425,6 +433,26 @@ fn functions_tsv_lists_every_function_with_everything_it_costs_outside_rust() {
             let fixtures = expected.lines().filter(|l| l.split('\t').nth(1) == Some(f.binary.as_str())).count();
             assert!(fixtures > 0, "events/expected.tsv has no fixture of {}", f.binary);
         }
+    }
+    // Each Lambda binary is built with its own profile, from one of the two cargo lambda builds.
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let out = std::process::Command::new("make")
+        .current_dir(root())
+        .args(["-n", "lambda-binaries", "LAMBDA_ARCH=arm64"])
+        .output()
+        .expect("make runs");
+    let builds = String::from_utf8_lossy(&out.stdout).to_string();
+    for f in &listed {
+        assert!(["release", "release-size"].contains(&f.profile.as_str()), "{}: profile {}", f.id, f.profile);
+        assert!(manifest.contains(&format!("[profile.{}]", f.profile)), "Cargo.toml has no profile {}", f.profile);
+        let package = format!("-p cloudmind-{} ", f.binary);
+        let line = builds.lines().find(|l| format!("{l} ").contains(&package));
+        assert!(
+            line.is_some_and(|l| l.contains(&format!("--profile {} ", f.profile))),
+            "{} is not built with --profile {}: {builds}",
+            f.binary,
+            f.profile
+        );
     }
     // The Makefile's build-<Id>Function targets read the list (as sam build calls them).
     for f in &listed {

@@ -11,6 +11,7 @@ mod errors;
 mod fixtures;
 mod flows;
 mod hardening;
+mod jwks;
 mod limits;
 mod mfa;
 mod server;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use cloudmind_security::clock::now_ms;
 use cloudmind_security::events::EventKind;
+use cloudmind_security::keys::Algorithm;
 use cloudmind_security::lockout::{Acquire, LockoutPolicy};
 use cloudmind_security::store::StoreKind;
 use cloudmind_security::tokens::SigningKey;
@@ -183,11 +184,11 @@ async fn the_rotation_function_makes_a_new_current_key_and_old_tokens_still_veri
     let before = app.user_token("tove").await;
 
     let token = "00000000-0000-4000-8000-000000000042";
-    rotation::create_pending(&client, &arn, token).await.unwrap();
+    rotation::create_pending(&client, &arn, token, Algorithm::HS256).await.unwrap();
     // Retried by Secrets Manager: the same pending version, not a second new key.
     let pending = || client.get_secret_value().secret_id(&arn).version_id(token).version_stage("AWSPENDING").send();
     let first = pending().await.unwrap().secret_string().unwrap().to_string();
-    rotation::create_pending(&client, &arn, token).await.unwrap();
+    rotation::create_pending(&client, &arn, token, Algorithm::HS256).await.unwrap();
     assert_eq!(pending().await.unwrap().secret_string().unwrap(), first);
     let new_key: Value = serde_json::from_str(&first).unwrap();
     let new_key = new_key["key"].as_str().unwrap().to_string();
@@ -207,13 +208,104 @@ async fn the_rotation_function_makes_a_new_current_key_and_old_tokens_still_veri
         client_request_token: token.to_string(),
         step: step.to_string(),
     };
-    let refused = rotation::rotate(&client, &event("createSecret", token)).await;
+    let refused = rotation::rotate(&client, &event("createSecret", token), Algorithm::HS256).await;
     assert!(matches!(refused, Err(rotation::RotationError::NotEnabled)), "{refused:?}");
 
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(app.me(&before).await.status(), 200, "a token under the rotated-out key still verifies");
     let after = app.token("tove", GOOD_PASSWORD).await;
     assert_eq!(claims_kid(&after), SigningKey::derive(new_key.as_bytes()).kid, "new tokens use the new key");
+}
+
+/// Tokens verified the way another service would (PyJWT, a library nobody here wrote, from the JWKS URL alone),
+/// across the rotations of a Secrets Manager secret: an HMAC secret moves to an ES256 key pair without logging
+/// anyone out (the HMAC token keeps working, PyJWT cannot use it: no public key), then the key pair rotates and the
+/// previous public key stays published while tokens it signed live. An EdDSA deployment verifies the same way.
+#[tokio::test]
+async fn an_outside_library_verifies_tokens_from_the_jwks_alone_across_rotations() {
+    use cloudmind_adapters::aws::rotation;
+    let endpoint = required_env("SECRETS_MANAGER_ENDPOINT");
+    let python = required_env("MOTO_PYTHON");
+    let sdk = cloudmind_adapters::aws::sdk_config().await;
+    let client = cloudmind_adapters::aws::secrets_client(&sdk, Some(&endpoint));
+    let created = client
+        .create_secret()
+        .name(format!("cloudmind/{}/jwt-es256", cloudmind_tests::namespace()))
+        .secret_string(format!(r#"{{"key":"hmac-before-the-move-{}-0123456789"}}"#, cloudmind_tests::namespace()))
+        .send()
+        .await
+        .unwrap();
+    let arn = created.arn().unwrap().to_string();
+    let app = TestApp::with(&[
+        ("JWT_SECRET_ARN", arn.as_str()),
+        ("JWT_ALGORITHM", "ES256"),
+        ("JWT_KEY_REFRESH_SECONDS", "1"),
+    ])
+    .await;
+    let verify = |tokens: Vec<String>, base: String| {
+        let python = python.clone();
+        async move {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/jwks_verify.py");
+            let mut args = vec![script.to_string(), base, "cloudmind".into(), "cloudmind-api".into()];
+            args.extend(tokens);
+            // On the blocking pool: the test server answers PyJWT's JWKS fetch meanwhile.
+            let out = tokio::task::spawn_blocking(move || std::process::Command::new(&python).args(&args).output())
+                .await
+                .unwrap()
+                .expect("python runs");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let rotate = |token: &'static str| {
+        let (client, arn) = (client.clone(), arn.clone());
+        async move {
+            rotation::create_pending(&client, &arn, token, Algorithm::ES256).await.unwrap();
+            rotation::test_pending(&client, &arn, token).await.unwrap();
+            rotation::finish(&client, &arn, token).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1_100)).await; // JWT_KEY_REFRESH_SECONDS
+        }
+    };
+    let alg = |token: &str| {
+        use base64::Engine as _;
+        let header = token.split('.').next().unwrap();
+        let header: Value =
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        header["alg"].as_str().unwrap().to_string()
+    };
+
+    // Before the first rotation the secret is HMAC: tokens are HS256 and the key set is empty.
+    let hmac = app.user_token("pia").await;
+    assert_eq!(alg(&hmac), "HS256");
+    rotate("00000000-0000-4000-8000-0000000000e1").await;
+    let first = app.token("pia", GOOD_PASSWORD).await;
+    assert_eq!(alg(&first), "ES256");
+    assert_eq!(app.me(&hmac).await.status(), 200, "the HMAC token of before the move still verifies");
+    let results = verify(vec![first.clone(), hmac.clone()], app.base.clone()).await;
+    assert_eq!((results[0]["ok"].as_bool(), results[0]["alg"].as_str()), (Some(true), Some("ES256")), "{results:?}");
+    assert_eq!(results[1]["ok"], false, "an HMAC token has no public key: {results:?}");
+
+    // The key pair rotates: the first key stays published (and verifying) beside the new one.
+    rotate("00000000-0000-4000-8000-0000000000e2").await;
+    let second = app.token("pia", GOOD_PASSWORD).await;
+    assert_ne!(claims_kid(&second), claims_kid(&first));
+    let results = verify(vec![first.clone(), second.clone()], app.base.clone()).await;
+    assert!(results.iter().all(|r| r["ok"] == true), "{results:?}");
+    assert_eq!(app.me(&first).await.status(), 200);
+    let set: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let kids: Vec<&str> = set["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids, [claims_kid(&second), claims_kid(&first)], "current first, then the previous");
+
+    // EdDSA, configured statically, verifies the same way.
+    let (_, pem) = cloudmind_security::tokens::SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let ed = TestApp::with(&[("JWT_ALGORITHM", "EdDSA"), ("JWT_PRIVATE_KEY", pem.as_str())]).await;
+    let token = ed.user_token("pia").await;
+    let results = verify(vec![token], ed.base.clone()).await;
+    assert_eq!((results[0]["ok"].as_bool(), results[0]["alg"].as_str()), (Some(true), Some("EdDSA")), "{results:?}");
 }
 
 /// Commands the admit script runs inside Redis (`INFO commandstats` counts them too, but they cost no round trip).
@@ -520,6 +612,16 @@ async fn a_backup_restores_into_a_new_table_exactly_as_it_was() {
     assert!(names.contains(&"before".to_string()) && !names.contains(&"after".to_string()), "{names:?}");
     let before = items.iter().find(|i| i["username"].as_s().unwrap() == "before").unwrap();
     assert_eq!(before["display_name"].as_s().unwrap(), "before", "the state of the backup, not the change after it");
+    // What DynamoDB does not copy is turned on again: point-in-time recovery and deletion protection.
+    let backups_on = client.describe_continuous_backups().table_name(&target).send().await.unwrap();
+    let pitr = backups_on.continuous_backups_description().and_then(|d| d.point_in_time_recovery_description());
+    assert_eq!(
+        pitr.and_then(|p| p.point_in_time_recovery_status()).map(|s| s.as_str()),
+        Some("ENABLED"),
+        "point-in-time recovery on the restored table"
+    );
+    let described = client.describe_table().table_name(&target).send().await.unwrap();
+    assert_eq!(described.table().and_then(|t| t.deletion_protection_enabled()), Some(true), "deletion protection");
     // The operator's command does the same (`cloudmind backup create`, then `list`).
     let cli = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("cloudmind");
     let run = |args: &[&str]| {

@@ -80,6 +80,48 @@ pub fn unkeyed_forgeries(token: &str, parts: &Parts) -> Vec<(&'static str, Strin
     out
 }
 
+/// The forgeries that use the server's own published keys (`/.well-known/jwks.json`): algorithm confusion, where an
+/// HMAC token is signed with a public key's bytes under its `kid`; a published key used with another algorithm;
+/// and an unknown `kid`. Empty when nothing is published (HMAC tokens).
+pub fn key_set_forgeries(parts: &Parts, jwks: &Value) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for key in jwks["keys"].as_array().into_iter().flatten() {
+        let Some(kid) = key["kid"].as_str() else { continue };
+        let coordinate = |c: &str| key[c].as_str().and_then(|v| B64.decode(v).ok());
+        let mut hmac_secrets: Vec<(&'static str, Vec<u8>)> = vec![
+            ("HS256 signed with the published JWK under its kid", key.to_string().into_bytes()),
+            ("HS256 signed with the published x under its kid", key["x"].as_str().unwrap_or("").as_bytes().to_vec()),
+        ];
+        match (coordinate("x"), coordinate("y")) {
+            (Some(x), Some(y)) => {
+                hmac_secrets.push(("HS256 signed with the raw public point under its kid", [vec![4u8], x, y].concat()))
+            }
+            (Some(x), None) => hmac_secrets.push(("HS256 signed with the raw public key under its kid", x)),
+            _ => {}
+        }
+        let mut header = parts.header.clone();
+        header["kid"] = Value::from(kid);
+        header["alg"] = Value::from("HS256");
+        for (what, secret) in hmac_secrets {
+            if let Ok(t) = sign(&header, &parts.claims, &secret) {
+                out.push((what, t));
+            }
+        }
+        // The key with an algorithm that is not its own, and an id that names no key (any signature: the server
+        // must refuse before it matters).
+        let other = if key["alg"] == "EdDSA" { "ES256" } else { "EdDSA" };
+        header["alg"] = Value::from(other);
+        out.push((
+            "a published key used with another algorithm",
+            Parts::assemble(&header, &parts.claims, &parts.signature),
+        ));
+        header["alg"] = key["alg"].clone();
+        header["kid"] = Value::from(format!("{kid}-unknown"));
+        out.push(("an unknown kid", Parts::assemble(&header, &parts.claims, &parts.signature)));
+    }
+    out
+}
+
 /// A token signed with `key` under the genuine header's `alg` and `kid`, with `header` fields and `claims` as given.
 pub fn sign(parts_header: &Value, claims: &Value, key: &[u8]) -> Result<String, String> {
     let alg = match parts_header["alg"].as_str() {
@@ -88,6 +130,8 @@ pub fn sign(parts_header: &Value, claims: &Value, key: &[u8]) -> Result<String, 
         Some("HS512") => Algorithm::HS512,
         other => return Err(format!("--signing-key signs HMAC tokens; this server's tokens are {other:?}")),
     };
+    // jsonwebtoken refuses an empty HMAC key; an attacker's empty key is one byte of nothing.
+    let key = if key.is_empty() { &[0u8][..] } else { key };
     let mut header = Header::new(alg);
     header.typ = parts_header["typ"].as_str().map(str::to_string);
     header.kid = parts_header["kid"].as_str().map(str::to_string);

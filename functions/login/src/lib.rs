@@ -1,6 +1,7 @@
 //! `POST /api/v1/auth/login`: verifies credentials under the lockout, starts a session and issues an access token
 //! and a refresh token; `POST /api/v1/auth/mfa`: the second step of an account with MFA; `POST
-//! /api/v1/auth/refresh`: spends a refresh token for the next pair.
+//! /api/v1/auth/refresh`: spends a refresh token for the next pair; `GET /.well-known/jwks.json` and
+//! `GET /.well-known/openid-configuration`: the public keys of the tokens it signs (`wellknown.rs`).
 //!
 //! After the gate's per-IP limit: the lockout takes a slot (423 when none is left, even for the right password),
 //! then argon2id verifies, against a dummy hash when the username is unknown so both cost the same. A failure
@@ -13,6 +14,7 @@ mod complete;
 mod mfa_step;
 mod password;
 mod refresh;
+mod wellknown;
 
 use std::sync::Arc;
 
@@ -50,6 +52,8 @@ pub struct Login {
     mfa_keys: MfaKeys,
     devices: Arc<dyn DeviceStore>,
     device_token_ms: u64,
+    /// Where the well-known documents are served: the issuer when it is a URL, else `APP_BASE_URL`.
+    public_base: String,
 }
 
 /// Its operations.
@@ -58,16 +62,27 @@ pub enum Op {
     Login,
     Refresh,
     Mfa,
+    Jwks,
+    OpenIdConfiguration,
 }
 
 impl Operation for Op {
-    const ALL: &'static [Self] = &[Self::Login, Self::Refresh, Self::Mfa];
+    const ALL: &'static [Self] = &[Self::Login, Self::Refresh, Self::Mfa, Self::Jwks, Self::OpenIdConfiguration];
     fn route(self) -> Route {
         match self {
             Self::Login => Route::new(Method::POST, "/api/v1/auth/login", "login", PolicyId::Login, true),
             Self::Refresh => Route::new(Method::POST, "/api/v1/auth/refresh", "refresh", PolicyId::Api, true),
             // The second step counts against the login limits: it is a guess at a credential.
             Self::Mfa => Route::new(Method::POST, "/api/v1/auth/mfa", "loginMfa", PolicyId::Login, true),
+            // Public documents, limited like /health.
+            Self::Jwks => Route::new(Method::GET, "/.well-known/jwks.json", "getJwks", PolicyId::Health, false),
+            Self::OpenIdConfiguration => Route::new(
+                Method::GET,
+                "/.well-known/openid-configuration",
+                "getOpenIdConfiguration",
+                PolicyId::Health,
+                false,
+            ),
         }
     }
 }
@@ -96,6 +111,7 @@ impl Function for Login {
             mfa_keys,
             devices: ports.devices().await?,
             device_token_ms: ports.settings().device_token_ms,
+            public_base: ports.settings().public_base_url(),
         })
     }
 
@@ -108,6 +124,8 @@ impl Function for Login {
             Op::Login => password::login(self, call).await,
             Op::Refresh => refresh::refresh(self, call).await,
             Op::Mfa => mfa_step::mfa_step(self, call).await,
+            Op::Jwks => wellknown::jwks(self),
+            Op::OpenIdConfiguration => wellknown::openid_configuration(self),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod events;
 pub mod hashing;
 pub mod headers;
 pub mod ids;
+pub mod keys;
 pub mod lockout;
 pub mod mfa;
 pub mod password;

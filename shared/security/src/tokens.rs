@@ -1,20 +1,21 @@
 //! Access tokens: issued and verified exactly as the API contract says.
 //!
-//! A token is a JWT signed with the configured HMAC algorithm (HS256 by default) under a key id (`kid`), with header
+//! A token is a JWT signed by the current key of the ring ([`crate::keys`]: HS256, HS384 or HS512 with a secret,
+//! ES256 or EdDSA with a key pair whose public half is published) under its key id (`kid`), with header
 //! `typ: at+jwt` and the claims `iss`, `aud`, `sub`, `username`, `roles`, `iat`, `nbf`, `exp`, `jti` (128 random bits,
-//! hex) and `gen`, the user's token generation at issue time. Verification pins the algorithm and the type, looks
-//! the key up by `kid` (the current key or the previous one, so a rotation logs nobody out) and checks every
-//! registered claim. The session (revoked at logout) and the revoke-all generation are checked by the caller
+//! hex) and `gen`, the user's token generation at issue time. Verification looks the key up by `kid` (the current
+//! key or a previous one, so a rotation logs nobody out), pins the algorithm to that key's own and the type, and
+//! checks every registered claim: an HMAC token signed with a public key's bytes, an `alg` switched, or a key used
+//! with another algorithm is refused whatever the signature. The session (revoked at logout) and the revoke-all generation are checked by the caller
 //! against the stores, after the signature passed ([`check_revocation`]).
 
-use async_trait::async_trait;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use secrecy::{ExposeSecret, SecretSlice};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::clock::Millis;
+pub use crate::keys::{KeyProvider, SigningKey, StaticKeys, parse_algorithm};
 use crate::users::{Session, User};
 
 /// The JWT `typ` header of access tokens (RFC 9068).
@@ -45,58 +46,6 @@ impl Claims {
     }
 }
 
-/// A signing key and its id.
-#[derive(Clone)]
-pub struct SigningKey {
-    pub kid: String,
-    pub secret: SecretSlice<u8>,
-}
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).field("secret", &"[redacted]").finish()
-    }
-}
-
-impl SigningKey {
-    /// A key whose id is derived from the secret (the first 8 bytes of its SHA-256, hex), so every instance that
-    /// holds the same secret names it the same way without sharing any other state.
-    pub fn derive(secret: &[u8]) -> Self {
-        let digest = Sha256::digest(secret);
-        Self { kid: hex::encode(&digest[..8]), secret: SecretSlice::from(secret.to_vec()) }
-    }
-}
-
-/// Where signing keys come from: static configuration locally, Secrets Manager in AWS.
-#[async_trait]
-pub trait KeyProvider: Send + Sync {
-    /// The key new tokens are signed with.
-    fn current(&self) -> SigningKey;
-    /// A key that may verify a token, by id: the current one or the previous one.
-    fn by_kid(&self, kid: &str) -> Option<SigningKey>;
-    /// Fetches the keys again if the cached ones are older than the refresh interval, or (`force`) because a
-    /// token named a key id not in the cache. Providers with fixed keys do nothing.
-    async fn refresh(&self, _force: bool) {}
-}
-
-/// Keys fixed at start: the current key and, optionally, the previous one.
-#[derive(Debug, Clone)]
-pub struct StaticKeys {
-    pub current: SigningKey,
-    pub previous: Option<SigningKey>,
-}
-
-#[async_trait]
-impl KeyProvider for StaticKeys {
-    fn current(&self) -> SigningKey {
-        self.current.clone()
-    }
-
-    fn by_kid(&self, kid: &str) -> Option<SigningKey> {
-        std::iter::once(&self.current).chain(self.previous.as_ref()).find(|k| k.kid == kid).cloned()
-    }
-}
-
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -122,13 +71,25 @@ impl From<TokenError> for crate::ApiError {
     }
 }
 
-/// Token settings: issuer, audience, algorithm and lifetime.
+/// Token settings: issuer, audience, the configured algorithm (what new keys are made for; the ring's current key
+/// decides what a token is signed with) and lifetime.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
     pub issuer: String,
     pub audience: String,
     pub algorithm: Algorithm,
     pub ttl_seconds: u64,
+}
+
+impl TokenSettings {
+    /// The algorithm of HMAC keys: the configured one when it is HMAC, else `HS256` (the secrets of a deployment
+    /// moving from HMAC to a key pair keep verifying what they signed).
+    pub fn hmac_algorithm(&self) -> Algorithm {
+        match self.algorithm {
+            Algorithm::HS384 | Algorithm::HS512 => self.algorithm,
+            _ => Algorithm::HS256,
+        }
+    }
 }
 
 /// A freshly issued token.
@@ -146,8 +107,40 @@ pub const NBF_LEEWAY_SECONDS: u64 = 5;
 pub struct TokenService {
     settings: TokenSettings,
     keys: std::sync::Arc<dyn KeyProvider>,
-    /// The claim checks, built once (issuer, audience, required claims are sets).
-    validation: std::sync::Arc<Validation>,
+    /// The claim checks, built once per algorithm (issuer, audience, required claims are sets): jsonwebtoken takes
+    /// one algorithm family per check, and each key verifies with its own algorithm only.
+    validations: std::sync::Arc<[(Algorithm, Validation)]>,
+    /// Tokens whose key-pair signature this instance already checked.
+    verified: std::sync::Arc<VerifiedTokens>,
+}
+
+/// The claims of tokens whose signature (under a key pair) verified here, by the SHA-256 of the token, with the id of
+/// the key that verified them: a hit counts only while that key is still in the ring. Bounded: at the cap the
+/// memory is emptied and refilled by use (a few hundred kilobytes at most).
+#[derive(Default)]
+struct VerifiedTokens(std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, Claims)>>);
+
+impl VerifiedTokens {
+    const CAP: usize = 1_024;
+
+    fn digest(token: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()).as_ref());
+        out
+    }
+
+    fn get(&self, digest: &[u8; 32], kid: &str) -> Option<Claims> {
+        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(digest).filter(|(k, _)| k == kid).map(|(_, claims)| claims.clone())
+    }
+
+    fn insert(&self, digest: [u8; 32], kid: &str, claims: &Claims) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= Self::CAP {
+            map.clear();
+        }
+        map.insert(digest, (kid.to_string(), claims.clone()));
+    }
 }
 
 impl std::fmt::Debug for TokenService {
@@ -156,27 +149,36 @@ impl std::fmt::Debug for TokenService {
     }
 }
 
-/// The HMAC algorithms CloudMind signs with; the others need key pairs it does not manage.
-pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    match name {
-        "HS256" => Some(Algorithm::HS256),
-        "HS384" => Some(Algorithm::HS384),
-        "HS512" => Some(Algorithm::HS512),
-        _ => None,
-    }
-}
-
 impl TokenService {
     pub fn new(settings: TokenSettings, keys: std::sync::Arc<dyn KeyProvider>) -> Self {
-        let mut validation = Validation::new(settings.algorithm);
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]);
-        // Time (`nbf`, `exp`) is checked in `verify` against the caller's clock, with no leeway.
-        validation.validate_nbf = false;
-        validation.validate_exp = false;
-        validation.leeway = 0;
-        Self { settings, keys, validation: std::sync::Arc::new(validation) }
+        let validation = |algorithm| {
+            let mut validation = Validation::new(algorithm);
+            validation.set_issuer(&[&settings.issuer]);
+            validation.set_audience(&[&settings.audience]);
+            validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]);
+            // Time (`nbf`, `exp`) is checked in `verify` against the caller's clock, with no leeway.
+            validation.validate_nbf = false;
+            validation.validate_exp = false;
+            validation.leeway = 0;
+            (algorithm, validation)
+        };
+        let algorithms = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512, Algorithm::ES256, Algorithm::EdDSA];
+        Self { validations: algorithms.map(validation).into(), settings, keys, verified: Default::default() }
+    }
+
+    /// The settings tokens are issued and checked with.
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    /// The RFC 7517 set of the public keys that may verify a live token (empty with HMAC keys).
+    pub fn jwks(&self) -> JwkSet {
+        crate::keys::jwk_set(&self.keys.keys())
+    }
+
+    /// The algorithm new tokens are signed with: the current key's.
+    pub fn signing_algorithm(&self) -> Algorithm {
+        self.keys.current().algorithm
     }
 
     /// Lets the key provider refresh stale keys (one call per request; a cache check unless they are stale).
@@ -216,13 +218,11 @@ impl TokenService {
             generation: user.token_generation,
             sid: sid.to_string(),
         };
-        let mut header = Header::new(self.settings.algorithm);
+        let mut header = Header::new(key.algorithm);
         header.typ = Some(TOKEN_TYPE.to_string());
         header.kid = Some(key.kid.clone());
-        let encoding_key =
-            EncodingKey::from_secret(key.secret.expose_secret()).map_err(|_| TokenError::Invalid("signing key"))?;
-        let token =
-            jsonwebtoken::encode(&header, &claims, &encoding_key).map_err(|_| TokenError::Invalid("signing failed"))?;
+        let token = jsonwebtoken::encode(&header, &claims, key.encoding())
+            .map_err(|_| TokenError::Invalid("signing failed"))?;
         Ok(IssuedToken { token, claims })
     }
 
@@ -230,28 +230,46 @@ impl TokenService {
     /// are checked afterwards against the stores.
     pub fn verify(&self, token: &str, now: Millis) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
-        if header.alg != self.settings.algorithm {
-            return Err(TokenError::Invalid("algorithm"));
-        }
         if header.typ.as_deref() != Some(TOKEN_TYPE) {
             return Err(TokenError::Invalid("type"));
         }
         let kid = header.kid.ok_or(TokenError::Invalid("no key id"))?;
         let key = self.keys.by_kid(&kid).ok_or(TokenError::UnknownKey)?;
+        // The key decides the algorithm: an HS256 token under an ES256 key's id (signed with its public bytes), or a
+        // key from the set used with another algorithm, stops here.
+        if header.alg != key.algorithm {
+            return Err(TokenError::Invalid("algorithm"));
+        }
+        // A key pair's signature costs 20 to 30 times an HMAC (BENCHMARKS.md): a token this instance verified under a
+        // key it still holds is not verified again (its bytes are the same, so is the verdict); its time and
+        // revocation are checked on every request all the same.
+        let digest = crate::keys::is_asymmetric(key.algorithm).then(|| VerifiedTokens::digest(token));
+        if let Some(claims) = digest.as_ref().and_then(|d| self.verified.get(d, &key.kid)) {
+            return self.check_time(claims, now);
+        }
+        let validation = self
+            .validations
+            .iter()
+            .find_map(|(algorithm, v)| (*algorithm == key.algorithm).then_some(v))
+            .ok_or(TokenError::Invalid("algorithm"))?;
+        let data = jsonwebtoken::decode::<Claims>(token, key.decoding(), validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => TokenError::Expired,
+            ErrorKind::ImmatureSignature => TokenError::Invalid("not yet valid"),
+            ErrorKind::InvalidSignature => TokenError::Invalid("signature"),
+            ErrorKind::InvalidIssuer => TokenError::Invalid("issuer"),
+            ErrorKind::InvalidAudience => TokenError::Invalid("audience"),
+            ErrorKind::MissingRequiredClaim(_) => TokenError::Invalid("missing claim"),
+            _ => TokenError::Invalid("malformed"),
+        })?;
+        if let Some(digest) = digest {
+            self.verified.insert(digest, &key.kid, &data.claims);
+        }
+        self.check_time(data.claims, now)
+    }
 
-        let decoding_key =
-            DecodingKey::from_secret(key.secret.expose_secret()).map_err(|_| TokenError::Invalid("key"))?;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &decoding_key, &self.validation).map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::ImmatureSignature => TokenError::Invalid("not yet valid"),
-                ErrorKind::InvalidSignature => TokenError::Invalid("signature"),
-                ErrorKind::InvalidIssuer => TokenError::Invalid("issuer"),
-                ErrorKind::InvalidAudience => TokenError::Invalid("audience"),
-                ErrorKind::MissingRequiredClaim(_) => TokenError::Invalid("missing claim"),
-                _ => TokenError::Invalid("malformed"),
-            })?;
-        let claims = data.claims;
+    /// The checks of time, made on every verification: `nbf` (with the leeway of clocks between instances) and the
+    /// lifetime.
+    fn check_time(&self, claims: Claims, now: Millis) -> Result<Claims, TokenError> {
         let now_s = now / 1000;
         // A verifier whose clock runs a little behind the issuer's (another instance) still takes a fresh token.
         if claims.nbf > now_s + NBF_LEEWAY_SECONDS {
@@ -304,7 +322,7 @@ mod tests {
     }
 
     fn service() -> TokenService {
-        service_with(StaticKeys { current: SigningKey::derive(&[7u8; 32]), previous: None })
+        service_with(StaticKeys { current: SigningKey::derive(&[7u8; 32]), previous: Vec::new() })
     }
 
     fn user() -> User {
@@ -394,7 +412,7 @@ mod tests {
         let token = other.issue(&user(), SID, NOW).unwrap().token;
         assert_eq!(svc.verify(&token, NOW), Err(TokenError::Invalid("audience")));
 
-        let other_key = service_with(StaticKeys { current: SigningKey::derive(&[8u8; 32]), previous: None });
+        let other_key = service_with(StaticKeys { current: SigningKey::derive(&[8u8; 32]), previous: Vec::new() });
         let token = other_key.issue(&user(), SID, NOW).unwrap().token;
         assert_eq!(svc.verify(&token, NOW), Err(TokenError::UnknownKey));
     }
@@ -402,12 +420,57 @@ mod tests {
     #[test]
     fn tokens_signed_with_the_previous_key_still_verify_after_a_rotation() {
         let old = SigningKey::derive(&[1u8; 32]);
-        let before = service_with(StaticKeys { current: old.clone(), previous: None });
+        let before = service_with(StaticKeys { current: old.clone(), previous: Vec::new() });
         let token = before.issue(&user(), SID, NOW).unwrap().token;
-        let after = service_with(StaticKeys { current: SigningKey::derive(&[2u8; 32]), previous: Some(old) });
+        let after = service_with(StaticKeys { current: SigningKey::derive(&[2u8; 32]), previous: vec![old] });
         assert!(after.verify(&token, NOW).is_ok());
         let fresh = after.issue(&user(), SID, NOW).unwrap().token;
         assert!(before.verify(&fresh, NOW).is_err());
+    }
+
+    #[test]
+    fn key_pairs_sign_and_verify_and_each_key_pins_its_own_algorithm() {
+        for algorithm in [Algorithm::ES256, Algorithm::EdDSA] {
+            let (key, _) = SigningKey::generate(algorithm).unwrap();
+            let svc = service_with(StaticKeys { current: key.clone(), previous: vec![SigningKey::derive(&[7u8; 32])] });
+            let issued = svc.issue(&user(), SID, NOW).unwrap();
+            assert_eq!(svc.verify(&issued.token, NOW), Ok(issued.claims.clone()));
+            // The same claims as HMAC under the key pair's id (signed with its public key's bytes): refused.
+            let mut header = Header::new(Algorithm::HS256);
+            header.typ = Some(TOKEN_TYPE.into());
+            header.kid = Some(key.kid.clone());
+            let public = serde_json::to_vec(key.jwk().unwrap()).unwrap();
+            let hs = jsonwebtoken::encode(
+                &header,
+                &issued.claims,
+                &jsonwebtoken::EncodingKey::from_secret(&public).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(svc.verify(&hs, NOW), Err(TokenError::Invalid("algorithm")));
+            // The HMAC key of the ring still verifies its own tokens, under its own id only.
+            let hmac_only = service();
+            let old = hmac_only.issue(&user(), SID, NOW).unwrap();
+            assert!(svc.verify(&old.token, NOW).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_verified_key_pair_token_is_remembered_but_its_time_is_checked_every_time() {
+        let (key, _) = SigningKey::generate(Algorithm::ES256).unwrap();
+        let svc = service_with(StaticKeys::single(key.clone()));
+        let issued = svc.issue(&user(), SID, NOW).unwrap();
+        assert!(svc.verify(&issued.token, NOW).is_ok());
+        assert!(svc.verified.get(&VerifiedTokens::digest(&issued.token), &key.kid).is_some(), "remembered");
+        assert_eq!(svc.verify(&issued.token, NOW + 1_000), Ok(issued.claims.clone()), "a hit");
+        assert_eq!(svc.verify(&issued.token, NOW + 1_800_000), Err(TokenError::Expired), "expiry still applies");
+        // Once its key leaves the ring the memory does not help it.
+        let (other, _) = SigningKey::generate(Algorithm::ES256).unwrap();
+        let rotated = TokenService { keys: Arc::new(StaticKeys::single(other)), ..svc.clone() };
+        assert_eq!(rotated.verify(&issued.token, NOW), Err(TokenError::UnknownKey));
+        // A tampered copy is another digest: verified afresh, and refused.
+        let mut parts = segments(&issued.token);
+        parts[2] = parts[2].chars().rev().collect();
+        assert!(svc.verify(&parts.join("."), NOW).is_err());
     }
 
     #[test]

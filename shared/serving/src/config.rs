@@ -1,9 +1,11 @@
 //! Typed settings, loaded once from the environment (the seed guide's names where they apply).
 //!
 //! A missing or unsafe setting is an error returned from `main`, never a panic in a handler. With
-//! `ENVIRONMENT=production` a missing, short (< 32 bytes) or placeholder `JWT_SECRET_KEY` refuses to start;
-//! elsewhere a missing key is replaced by an ephemeral random one, and the log says so.
+//! `ENVIRONMENT=production` a missing, short (< 32 bytes) or placeholder `JWT_SECRET_KEY` (or, with an asymmetric
+//! `JWT_ALGORITHM`, a missing or unparsable `JWT_PRIVATE_KEY`) refuses to start; elsewhere a missing key is replaced
+//! by an ephemeral random one, and the log says so.
 
+use cloudmind_security::keys::{Algorithm, KeyError, is_asymmetric};
 use cloudmind_security::lockout::LockoutPolicy;
 use cloudmind_security::password::{PasswordPolicy, PolicyMode};
 use cloudmind_security::ratelimit::{BlockPolicy, Policies};
@@ -24,6 +26,14 @@ pub enum ConfigError {
     ShortKey(usize),
     #[error("JWT_SECRET_KEY looks like a placeholder; generate one with `openssl rand -base64 48`")]
     PlaceholderKey,
+    #[error("JWT_PRIVATE_KEY is required when ENVIRONMENT=production and JWT_ALGORITHM is {0}")]
+    MissingPrivateKey(&'static str),
+    #[error("{name}: {source}")]
+    PrivateKey {
+        name: &'static str,
+        #[source]
+        source: KeyError,
+    },
 }
 
 /// Where the signing key came from.
@@ -85,8 +95,12 @@ impl Infrastructure {
 pub struct KeyConfig {
     /// `JWT_SECRET_ARN` is set: the keys come from Secrets Manager.
     pub secret_arn: bool,
+    /// `JWT_SECRET_KEY` and `JWT_PREVIOUS_SECRET_KEY` (HMAC).
     pub current: Option<SecretString>,
     pub previous: Option<SecretString>,
+    /// `JWT_PRIVATE_KEY` and `JWT_PREVIOUS_PRIVATE_KEY` (PKCS#8 PEM, ES256 or EdDSA).
+    pub private_key: Option<SecretString>,
+    pub previous_private_key: Option<SecretString>,
     pub production: bool,
 }
 
@@ -115,6 +129,9 @@ pub struct Settings {
     pub blocks: BlockPolicy,
     pub allowed_origins: Vec<String>,
     pub registration_enabled: bool,
+    /// `APP_BASE_URL`: where a person or a client reaches this service (links in mail, the well-known documents when
+    /// the issuer is not a URL); default `http://127.0.0.1:8000`.
+    pub app_base_url: String,
     /// `BREACHED_PASSWORD_API`: the base URL of a k-anonymity range service (`<base>/range/ABCDE`); unset or empty,
     /// the bundled list alone.
     pub breached_password_api: Option<String>,
@@ -191,6 +208,8 @@ impl Settings {
             secret_arn: infrastructure.jwt_secret_arn.is_some(),
             current: get("JWT_SECRET_KEY").filter(|k| !k.is_empty()).map(SecretString::from),
             previous: get("JWT_PREVIOUS_SECRET_KEY").filter(|k| !k.is_empty()).map(SecretString::from),
+            private_key: get("JWT_PRIVATE_KEY").filter(|k| !k.is_empty()).map(SecretString::from),
+            previous_private_key: get("JWT_PREVIOUS_PRIVATE_KEY").filter(|k| !k.is_empty()).map(SecretString::from),
             production,
         };
 
@@ -204,10 +223,14 @@ impl Settings {
                 .map_err(|e| ConfigError::Invalid { name: "MFA_ENCRYPTION_KEY", reason: e.to_string() })?;
         }
 
-        let algorithm_name = var("ALGORITHM").unwrap_or_else(|| "HS256".into());
+        // `JWT_ALGORITHM` (the v1.2 name) or the seed's `ALGORITHM`; HMAC unless a key pair is asked for.
+        let (algorithm_var, algorithm_name) = match var("JWT_ALGORITHM") {
+            Some(name) => ("JWT_ALGORITHM", name),
+            None => ("ALGORITHM", var("ALGORITHM").unwrap_or_else(|| "HS256".into())),
+        };
         let algorithm = parse_algorithm(&algorithm_name).ok_or_else(|| ConfigError::Invalid {
-            name: "ALGORITHM",
-            reason: format!("{algorithm_name} is not one of HS256, HS384, HS512"),
+            name: algorithm_var,
+            reason: format!("{algorithm_name} is not one of HS256, HS384, HS512, ES256, EdDSA"),
         })?;
         let access_ms = whole_minutes_ms(&var, "ACCESS_TOKEN_EXPIRE_MINUTES", 30)?;
         let session_timeout_ms = seconds_ms(&var, "SESSION_TIMEOUT", 1_800)?;
@@ -277,6 +300,7 @@ impl Settings {
             blocks,
             allowed_origins: parse_origins(var("ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
             registration_enabled: flag(&var, "REGISTRATION_ENABLED", true)?,
+            app_base_url: var("APP_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8000".into()),
             breached_password_api: breach_api(var("BREACHED_PASSWORD_API"))?,
             device_token_ms: ten_years(
                 number::<u64>(&var, "DEVICE_TOKEN_DAYS", 30)?.saturating_mul(86_400_000),
@@ -295,33 +319,89 @@ impl Settings {
         self.environment.eq_ignore_ascii_case("production") || self.environment.eq_ignore_ascii_case("prod")
     }
 
-    /// The static signing keys and where they came from: `JWT_SECRET_KEY` (checked), an ephemeral key outside
-    /// production, or a placeholder replaced by the keys fetched from Secrets Manager (`JWT_SECRET_ARN`). Only the
-    /// functions that sign or verify tokens ask, so the others start without a key.
+    /// The base URL of the well-known documents: the issuer (`JWT_ISSUER`) when it is an `https://` or `http://`
+    /// URL (what an API Gateway JWT authorizer needs: it fetches `<issuer>/.well-known/openid-configuration`), else
+    /// `APP_BASE_URL`.
+    pub fn public_base_url(&self) -> String {
+        let issuer = &self.token.issuer;
+        if issuer.starts_with("https://") || issuer.starts_with("http://") {
+            issuer.clone()
+        } else {
+            self.app_base_url.clone()
+        }
+    }
+
+    /// The static signing keys and where they came from: with an HMAC algorithm `JWT_SECRET_KEY` (checked), with
+    /// `ES256`/`EdDSA` `JWT_PRIVATE_KEY` (a PKCS#8 PEM of that algorithm); an ephemeral key outside production; or a
+    /// placeholder replaced by the keys fetched from Secrets Manager (`JWT_SECRET_ARN`). The previous keys
+    /// (`JWT_PREVIOUS_SECRET_KEY`, `JWT_PREVIOUS_PRIVATE_KEY`) still verify, so a rotation, or a move from HMAC to
+    /// a key pair, logs nobody out. Only the functions that sign or verify tokens ask, so the others start without
+    /// a key.
     pub fn signing_keys(&self) -> Result<(StaticKeys, KeySource), ConfigError> {
         let config = &self.key_config;
-        let previous = match &config.previous {
-            Some(key) => {
-                check_key(key.expose_secret())?;
-                Some(SigningKey::derive(key.expose_secret().as_bytes()))
+        let algorithm = self.token.algorithm;
+        let hmac = self.token.hmac_algorithm();
+        let mut previous = Vec::new();
+        if let Some(key) = &config.previous {
+            check_key(key.expose_secret())?;
+            previous.push(SigningKey::hmac(key.expose_secret().as_bytes(), hmac));
+        }
+        if let Some(pem) = &config.previous_private_key {
+            previous.push(private_key("JWT_PREVIOUS_PRIVATE_KEY", pem, None)?);
+        }
+        let (current, source) = match (&config.current, &config.private_key) {
+            _ if config.secret_arn => (SigningKey::hmac(&[0u8; 32], hmac), KeySource::SecretsManager),
+            (_, Some(pem)) if is_asymmetric(algorithm) => {
+                (private_key("JWT_PRIVATE_KEY", pem, Some(algorithm))?, KeySource::Configured)
             }
-            None => None,
-        };
-        let (current, source) = match &config.current {
-            _ if config.secret_arn => (SigningKey::derive(&[0u8; 32]), KeySource::SecretsManager),
-            Some(key) => {
+            (Some(key), _) if !is_asymmetric(algorithm) => {
                 check_key(key.expose_secret())?;
-                (SigningKey::derive(key.expose_secret().as_bytes()), KeySource::Configured)
+                (SigningKey::hmac(key.expose_secret().as_bytes(), hmac), KeySource::Configured)
             }
-            None if config.production => return Err(ConfigError::MissingKey),
-            None => {
+            _ if config.production && is_asymmetric(algorithm) => {
+                return Err(ConfigError::MissingPrivateKey(algorithm_name(algorithm)));
+            }
+            _ if config.production => return Err(ConfigError::MissingKey),
+            _ if is_asymmetric(algorithm) => {
+                let (key, _) = SigningKey::generate(algorithm)
+                    .map_err(|source| ConfigError::PrivateKey { name: "JWT_PRIVATE_KEY", source })?;
+                (key, KeySource::Ephemeral)
+            }
+            _ => {
                 let mut bytes = [0u8; 32];
                 getrandom::fill(&mut bytes)
                     .map_err(|e| ConfigError::Invalid { name: "JWT_SECRET_KEY", reason: e.to_string() })?;
-                (SigningKey::derive(&bytes), KeySource::Ephemeral)
+                (SigningKey::hmac(&bytes, hmac), KeySource::Ephemeral)
             }
         };
         Ok((StaticKeys { current, previous }, source))
+    }
+}
+
+/// A configured private key: a PKCS#8 PEM, of `expected` when given.
+fn private_key(name: &'static str, pem: &SecretString, expected: Option<Algorithm>) -> Result<SigningKey, ConfigError> {
+    let key = SigningKey::from_pem(pem.expose_secret()).map_err(|source| ConfigError::PrivateKey { name, source })?;
+    match expected {
+        Some(algorithm) if key.algorithm != algorithm => Err(ConfigError::Invalid {
+            name,
+            reason: format!(
+                "the key is for {}, JWT_ALGORITHM is {}",
+                algorithm_name(key.algorithm),
+                algorithm_name(algorithm)
+            ),
+        }),
+        _ => Ok(key),
+    }
+}
+
+/// The JOSE name of an algorithm CloudMind signs with.
+pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::EdDSA => "EdDSA",
+        _ => "HS256",
     }
 }
 

@@ -11,6 +11,11 @@
 //! This crate names the adapters and re-exports none of them: a function crate depends on it for `run_lambda`
 //! alone, and reaches its ports through the serving crate's `Ports` trait.
 
+/// Every process that links the wiring (the seven functions, the local server) allocates with mimalloc: glibc's
+/// malloc and free were a quarter of a protected request's instructions (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -294,7 +299,8 @@ impl Ports for Wiring {
             if let Some(arn) = &infra.jwt_secret_arn {
                 let client = aws::secrets_client(self.sdk().await, infra.secrets_endpoint.as_deref());
                 let refresh = Duration::from_secs(infra.key_refresh_seconds);
-                let keys = SecretsKeys::load(client, arn.clone(), refresh)
+                let hmac = self.settings.token.hmac_algorithm();
+                let keys = SecretsKeys::load(client, arn.clone(), hmac, refresh)
                     .await
                     .map_err(|e| WiringError::Backend { port: Port::Keys, source: e.into() })?;
                 return Ok::<_, WiringError>((Arc::new(keys) as Arc<dyn KeyProvider>, source));

@@ -12,6 +12,7 @@ mod headers;
 mod injection;
 mod limits;
 mod lockout;
+mod mfa;
 mod tokens;
 
 use http::Method;
@@ -37,7 +38,10 @@ pub enum CheckId {
     TokensClaims,
     TokensRole,
     TokensReplayAfterLogout,
+    TokensRefusedNotCharged,
+    MfaEnrolNeedsPassword,
     LockoutEngages,
+    LockoutDeviceParallel,
     RatelimitLogin,
     RatelimitSpoofedForwarding,
     EnumerationResponse,
@@ -62,7 +66,10 @@ impl CheckId {
         Self::TokensClaims,
         Self::TokensRole,
         Self::TokensReplayAfterLogout,
+        Self::TokensRefusedNotCharged,
+        Self::MfaEnrolNeedsPassword,
         Self::LockoutEngages,
+        Self::LockoutDeviceParallel,
         Self::RatelimitLogin,
         Self::RatelimitSpoofedForwarding,
         Self::EnumerationResponse,
@@ -88,7 +95,10 @@ impl CheckId {
             Self::TokensClaims => "tokens.claims",
             Self::TokensRole => "tokens.role",
             Self::TokensReplayAfterLogout => "tokens.replay_after_logout",
+            Self::TokensRefusedNotCharged => "tokens.refused_not_charged",
+            Self::MfaEnrolNeedsPassword => "mfa.enrol_needs_password",
             Self::LockoutEngages => "lockout.engages",
+            Self::LockoutDeviceParallel => "lockout.device_parallel",
             Self::RatelimitLogin => "ratelimit.login",
             Self::RatelimitSpoofedForwarding => "ratelimit.spoofed_forwarding",
             Self::EnumerationResponse => "enumeration.response",
@@ -112,14 +122,21 @@ impl CheckId {
             Self::CorsForeignOrigin => "a foreign origin gets no CORS grant, on requests and preflights",
             Self::BodyMalformed => "malformed, wrong-typed, deeply nested and invalid UTF-8 bodies are 400",
             Self::TokensForged => {
-                "forged tokens without the key: alg none, algorithm swap, signature stripped or altered, claims altered, weak keys"
+                "forged tokens without the key: alg none, algorithm swap, signature stripped or altered, claims altered, weak keys, HMAC signed with the published public keys"
             }
             Self::TokensClaims => {
                 "correctly signed tokens with wrong claims: expired, aud, iss, typ, nbf, no exp (needs --signing-key-env)"
             }
             Self::TokensRole => "a user's token does not open an admin route",
             Self::TokensReplayAfterLogout => "the access and refresh tokens are refused after logout",
+            Self::TokensRefusedNotCharged => {
+                "strangers replaying a logged-out token do not spend its user's rate limits"
+            }
+            Self::MfaEnrolNeedsPassword => "turning MFA on takes the password: an access token alone cannot",
             Self::LockoutEngages => "wrong passwords lock the account; the right password is then refused with 423",
+            Self::LockoutDeviceParallel => {
+                "parallel wrong passwords under one device token get at most the lockouts' verdicts"
+            }
             Self::RatelimitLogin => {
                 "login attempts from one client are limited with 429, Retry-After and RateLimit fields"
             }
@@ -283,7 +300,10 @@ impl Probe {
             CheckId::TokensClaims => self.tokens_claims().await,
             CheckId::TokensRole => self.tokens_role().await,
             CheckId::TokensReplayAfterLogout => self.replay().await,
+            CheckId::TokensRefusedNotCharged => self.refused_not_charged().await,
+            CheckId::MfaEnrolNeedsPassword => self.mfa_enrol().await,
             CheckId::LockoutEngages => self.lockout().await,
+            CheckId::LockoutDeviceParallel => self.device_parallel().await,
             CheckId::RatelimitLogin => self.ratelimit(false).await,
             CheckId::RatelimitSpoofedForwarding => self.ratelimit(true).await,
             CheckId::EnumerationResponse => self.enumeration(false).await,

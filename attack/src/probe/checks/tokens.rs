@@ -1,5 +1,5 @@
 //! Tokens: forgeries without the key, correctly signed tokens with wrong claims, the role check, replay after
-//! logout.
+//! logout, and a refused token's requests never charged to its user.
 
 use http::Method;
 use serde_json::{Value, json};
@@ -17,6 +17,11 @@ impl Probe {
             if let Ok(t) = jwt::sign(&parts.header, &parts.claims, weak.as_bytes()) {
                 forgeries.push(("signed with a guessable key", t));
             }
+        }
+        // With a key pair, the published keys are the attacker's material too (algorithm confusion).
+        let jwks = id.send(Req::get("/.well-known/jwks.json")).await?;
+        if jwks.status == 200 {
+            forgeries.extend(jwt::key_set_forgeries(&parts, &jwks.json()));
         }
         let mut faults = Vec::new();
         for (what, forged) in &forgeries {
@@ -160,6 +165,56 @@ impl Probe {
             pass("after logout: 401 token_revoked; its refresh token 401")
         } else {
             fail(faults.join("; "))
+        })
+    }
+
+    /// Strangers replaying a logged-out token must not spend its user's per-user windows (else they rate-limit
+    /// the owner's other sessions): the owner's `RateLimit` remaining drops by its own request only.
+    pub(super) async fn refused_not_charged(&self) -> Checked {
+        const REPLAYS: u64 = 10;
+        let setup = self.target.identity();
+        let user = self.register(&setup).await?;
+        let stolen = self.login(&setup, &user).await?["access_token"].as_str().unwrap_or_default().to_string();
+        let own_id = self.target.identity();
+        let own = self.login(&own_id, &user).await?["access_token"].as_str().unwrap_or_default().to_string();
+        let out = setup.send(Req::new(Method::POST, "/api/v1/auth/logout").bearer(&stolen)).await?;
+        if out.status != 204 {
+            return Ok(inconclusive(format!("logout answered {}", out.brief())));
+        }
+        let remaining = |a: &crate::probe::client::Answer| {
+            a.header("ratelimit").and_then(|v| {
+                v.split(';').find_map(|p| p.trim().strip_prefix("r=")).and_then(|r| r.parse::<u64>().ok())
+            })
+        };
+        let before = own_id.send(Req::get("/api/v1/me").bearer(&own)).await?;
+        let Some(r0) = remaining(&before).filter(|_| before.status == 200) else {
+            return Ok(inconclusive(format!("the owner's request carried no RateLimit field: {}", before.brief())));
+        };
+        // From five fresh addresses, twice each: each must be refused as revoked (or limited per address).
+        for _ in 0..REPLAYS / 2 {
+            let stranger = self.target.identity();
+            for _ in 0..2 {
+                let a = stranger.send(Req::get("/api/v1/me").bearer(&stolen)).await?;
+                if a.status == 200 {
+                    return Ok(fail("a logged-out token was accepted (200)"));
+                }
+                if !(a.status == 401 || limited(&a)) {
+                    return Ok(fail(format!("a logged-out token: {} instead of 401 token_revoked", a.brief())));
+                }
+            }
+        }
+        let after = own_id.send(Req::get("/api/v1/me").bearer(&own)).await?;
+        let Some(r1) = remaining(&after).filter(|_| after.status == 200) else {
+            return Ok(fail(format!("the owner's next request after the replays: {}", after.brief())));
+        };
+        let charged = r0.saturating_sub(r1);
+        Ok(if charged <= 1 {
+            pass(format!("{REPLAYS} replays of a logged-out token: 401 each; the owner's remaining went {r0} → {r1}"))
+        } else {
+            fail(format!(
+                "the owner's remaining went {r0} → {r1} across {REPLAYS} replays of a logged-out token: strangers spend \
+                 its user's windows"
+            ))
         })
     }
 }

@@ -76,8 +76,9 @@ pub enum RestoreFrom {
 }
 
 /// Restores into the new table `target` (which must not exist) and waits until it is active (real restores take
-/// minutes: up to `wait`). The restored table has the source's keys and indexes; its TTL attribute, if it has one
-/// (`ttl`: the security table's `expires_at`), is turned on again here (DynamoDB does not copy TTL).
+/// minutes: up to `wait`). The restored table has the source's keys and indexes; point-in-time recovery, deletion
+/// protection and its TTL attribute, if it has one (`ttl`: the security table's `expires_at`), are turned on again
+/// here (DynamoDB copies none of them).
 pub async fn restore(
     client: &Client,
     from: &RestoreFrom,
@@ -119,6 +120,20 @@ pub async fn restore(
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
+    // What a restore does not carry over (DynamoDB restores only keys, indexes and items): point-in-time recovery
+    // and deletion protection, as the stack's tables have them, and the TTL below.
+    let pitr = aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
+        .point_in_time_recovery_enabled(true)
+        .build()
+        .map_err(failed)?;
+    client
+        .update_continuous_backups()
+        .table_name(target)
+        .point_in_time_recovery_specification(pitr)
+        .send()
+        .await
+        .map_err(failed)?;
+    client.update_table().table_name(target).deletion_protection_enabled(true).send().await.map_err(failed)?;
     if let Some(attribute) = ttl {
         let spec =
             aws_sdk_dynamodb::types::TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build();

@@ -1,10 +1,14 @@
 //! Automatic rotation of the signing secret: the four steps Secrets Manager calls a rotation function with
-//! (`createSecret`, `setSecret`, `testSecret`, `finishSecret`), for a secret whose value is `{"key": "<64 random
-//! characters>"}`. Each step is idempotent (Secrets Manager retries them). Rotation logs nobody out: the functions
-//! verify tokens under `AWSCURRENT` and `AWSPREVIOUS` by `kid`, and sign with the new key once they refresh it
-//! (`JWT_KEY_REFRESH_SECONDS`), or at once when they meet a token under a `kid` they do not know.
+//! (`createSecret`, `setSecret`, `testSecret`, `finishSecret`). The new version is a key of the configured
+//! algorithm (`JWT_ALGORITHM`): `{"key": "<64 random characters>"}` for HMAC, or a new key pair
+//! `{"alg": "ES256" | "EdDSA", "private_key": "<PKCS#8 PEM>"}`, generated here with aws-lc-rs. Each step is
+//! idempotent (Secrets Manager retries them). Rotation logs nobody out: the functions verify tokens under
+//! `AWSCURRENT` and `AWSPREVIOUS` by `kid`, and sign with the new key once they refresh it (`JWT_KEY_REFRESH_SECONDS`),
+//! or at once when they meet a token under a `kid` they do not know. A deployment moving from HMAC to a key pair
+//! rotates once after setting `JWT_ALGORITHM`: the HMAC key becomes `AWSPREVIOUS` and keeps verifying its tokens.
 
 use aws_sdk_secretsmanager::Client;
+use cloudmind_security::keys::{Algorithm, is_asymmetric};
 use cloudmind_security::tokens::SigningKey;
 use serde::Deserialize;
 
@@ -26,6 +30,8 @@ pub enum RotationError {
     NotStaged(String),
     #[error("the pending key is shorter than 32 bytes or not a key document")]
     BadPendingKey,
+    #[error("a new key pair could not be made: {0}")]
+    KeyPair(#[from] cloudmind_security::keys::KeyError),
     #[error("unknown rotation step {0:?}")]
     UnknownStep(String),
     #[error("secrets manager {op}: {source}")]
@@ -40,7 +46,17 @@ fn api<E: std::error::Error + Send + Sync + 'static>(op: &'static str) -> impl F
     move |e| RotationError::Api { op, source: Box::new(e) }
 }
 
-/// A new key document: 64 characters of `[A-Za-z0-9]` from the OS generator (381 bits).
+/// A new key document for `algorithm`: a key pair's PKCS#8 PEM, or an HMAC secret.
+fn new_document(algorithm: Algorithm) -> Result<String, RotationError> {
+    if !is_asymmetric(algorithm) {
+        return Ok(new_key_document());
+    }
+    let (key, pem) = SigningKey::generate(algorithm)?;
+    let name = if key.algorithm == Algorithm::ES256 { "ES256" } else { "EdDSA" };
+    Ok(serde_json::json!({ "alg": name, "private_key": pem }).to_string())
+}
+
+/// A new HMAC key document: 64 characters of `[A-Za-z0-9]` from the OS generator (381 bits).
 fn new_key_document() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut raw = [0u8; 64];
@@ -62,8 +78,8 @@ fn new_key_document() -> String {
     serde_json::json!({ "key": key }).to_string()
 }
 
-/// Runs one step of a rotation.
-pub async fn rotate(client: &Client, event: &RotationEvent) -> Result<(), RotationError> {
+/// Runs one step of a rotation; a new key is made for `algorithm`.
+pub async fn rotate(client: &Client, event: &RotationEvent, algorithm: Algorithm) -> Result<(), RotationError> {
     let (arn, token) = (event.secret_id.as_str(), event.client_request_token.as_str());
     let described = client.describe_secret().secret_id(arn).send().await.map_err(api("DescribeSecret"))?;
     if described.rotation_enabled() != Some(true) {
@@ -81,7 +97,7 @@ pub async fn rotate(client: &Client, event: &RotationEvent) -> Result<(), Rotati
         return Err(RotationError::NotStaged(token.to_string()));
     }
     match event.step.as_str() {
-        "createSecret" => create_pending(client, arn, token).await?,
+        "createSecret" => create_pending(client, arn, token, algorithm).await?,
         // The key lives only in the secret: nothing outside it to update.
         "setSecret" => {}
         "testSecret" => test_pending(client, arn, token).await?,
@@ -92,8 +108,14 @@ pub async fn rotate(client: &Client, event: &RotationEvent) -> Result<(), Rotati
     Ok(())
 }
 
-/// `createSecret`: a new key as version `token`, staged `AWSPENDING` (nothing when that version exists).
-pub async fn create_pending(client: &Client, arn: &str, token: &str) -> Result<(), RotationError> {
+/// `createSecret`: a new key for `algorithm` as version `token`, staged `AWSPENDING` (nothing when that version
+/// exists).
+pub async fn create_pending(
+    client: &Client,
+    arn: &str,
+    token: &str,
+    algorithm: Algorithm,
+) -> Result<(), RotationError> {
     // The current version must exist (and be readable) before a successor is made.
     client.get_secret_value().secret_id(arn).version_stage("AWSCURRENT").send().await.map_err(api("GetSecretValue"))?;
     let pending = client.get_secret_value().secret_id(arn).version_id(token).version_stage("AWSPENDING").send().await;
@@ -106,7 +128,7 @@ pub async fn create_pending(client: &Client, arn: &str, token: &str) -> Result<(
         .put_secret_value()
         .secret_id(arn)
         .client_request_token(token)
-        .secret_string(new_key_document())
+        .secret_string(new_document(algorithm)?)
         .version_stages("AWSPENDING")
         .send()
         .await
@@ -124,13 +146,10 @@ pub async fn test_pending(client: &Client, arn: &str, token: &str) -> Result<(),
         .send()
         .await
         .map_err(api("GetSecretValue"))?;
-    let bytes = crate::aws::secrets::key_bytes(out.secret_string().unwrap_or_default());
-    if bytes.len() < 32 {
-        return Err(RotationError::BadPendingKey);
-    }
-    // The functions derive their key id from it; a key that derives is one they can use.
-    let _ = SigningKey::derive(&bytes);
-    Ok(())
+    // The functions read it exactly so: a version that parses is a key they can sign and verify with.
+    crate::aws::secrets::parse_key(out.secret_string().unwrap_or_default(), Algorithm::HS256, "AWSPENDING")
+        .map(|_| ())
+        .map_err(|_| RotationError::BadPendingKey)
 }
 
 /// `finishSecret`: version `token` becomes `AWSCURRENT` (the one it replaces, `AWSPREVIOUS`).
@@ -170,6 +189,23 @@ mod tests {
         assert_eq!(key.len(), 64);
         assert!(key.bytes().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn key_pair_documents_hold_a_fresh_pair_of_the_configured_algorithm() {
+        for (algorithm, name) in [(Algorithm::ES256, "ES256"), (Algorithm::EdDSA, "EdDSA")] {
+            let a = new_document(algorithm).unwrap();
+            let b = new_document(algorithm).unwrap();
+            let parsed = crate::aws::secrets::parse_key(&a, Algorithm::HS256, "AWSPENDING").unwrap();
+            assert_eq!(parsed.algorithm, algorithm);
+            assert_eq!(serde_json::from_str::<serde_json::Value>(&a).unwrap()["alg"], name);
+            assert_ne!(a, b);
+        }
+        let hmac = new_document(Algorithm::HS256).unwrap();
+        assert_eq!(
+            crate::aws::secrets::parse_key(&hmac, Algorithm::HS256, "AWSPENDING").unwrap().algorithm,
+            Algorithm::HS256
+        );
     }
 
     #[test]

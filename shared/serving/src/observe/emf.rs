@@ -14,7 +14,8 @@ use std::io::Write as _;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
 
 use super::Metric;
 
@@ -57,33 +58,95 @@ pub fn line(
     extra: &[(&str, Value)],
     at_ms: u64,
 ) -> String {
-    let dimensions = match breakdown {
-        Breakdown::TotalAndFunction => json!([[], ["function"]]),
-        Breakdown::Total => json!([[]]),
-    };
-    let mut root = Map::new();
-    root.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": at_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": dimensions,
-                "Metrics": metrics
-                    .iter()
-                    .map(|(metric, _)| json!({"Name": metric.name(), "Unit": metric.unit().as_str()}))
-                    .collect::<Vec<_>>(),
-            }],
-        }),
-    );
-    root.insert("function".into(), Value::from(function));
-    for (metric, value) in metrics {
-        root.insert(metric.name().to_string(), json!(value));
+    let mut out = Vec::with_capacity(256 + 48 * metrics.len());
+    write_line(&mut out, &Line { namespace, function, breakdown, metrics, extra, at_ms });
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Serializes straight into `out` (one pass, no JSON tree: a line per request is on every function's hot path).
+fn write_line(out: &mut Vec<u8>, line: &Line<'_>) {
+    // Writing to a Vec fails only on a non-finite number, which serde_json writes as null instead.
+    let _ = serde_json::to_writer(out, line);
+}
+
+/// The document of one line, serialized in the order EMF shows it: the `_aws` directive, the dimension, then the
+/// metric values and the extra properties as top-level members.
+struct Line<'a> {
+    namespace: &'a str,
+    function: &'a str,
+    breakdown: Breakdown,
+    metrics: &'a [Sample],
+    extra: &'a [(&'a str, Value)],
+    at_ms: u64,
+}
+
+impl Serialize for Line<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("_aws", &Directive(self))?;
+        map.serialize_entry("function", self.function)?;
+        for (metric, value) in self.metrics {
+            map.serialize_entry(metric.name(), value)?;
+        }
+        for (name, value) in self.extra {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
     }
-    for (name, value) in extra {
-        root.insert((*name).to_string(), value.clone());
+}
+
+/// `{"Timestamp", "CloudWatchMetrics": [{"Namespace", "Dimensions", "Metrics": [{"Name", "Unit"}]}]}`.
+struct Directive<'a>(&'a Line<'a>);
+
+impl Serialize for Directive<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let line = self.0;
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("Timestamp", &line.at_ms)?;
+        map.serialize_entry("CloudWatchMetrics", &[MetricSet(line)])?;
+        map.end()
     }
-    Value::Object(root).to_string()
+}
+
+struct MetricSet<'a>(&'a Line<'a>);
+
+impl Serialize for MetricSet<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let line = self.0;
+        let dimensions: &[&[&str]] = match line.breakdown {
+            Breakdown::TotalAndFunction => &[&[], &["function"]],
+            Breakdown::Total => &[&[]],
+        };
+        let mut map = s.serialize_map(Some(3))?;
+        map.serialize_entry("Namespace", line.namespace)?;
+        map.serialize_entry("Dimensions", dimensions)?;
+        map.serialize_entry("Metrics", &Definitions(line.metrics))?;
+        map.end()
+    }
+}
+
+struct Definitions<'a>(&'a [Sample]);
+
+impl Serialize for Definitions<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (metric, _) in self.0 {
+            seq.serialize_element(&Definition(*metric))?;
+        }
+        seq.end()
+    }
+}
+
+/// `{"Name", "Unit"}` of one metric.
+struct Definition(Metric);
+
+impl Serialize for Definition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("Name", self.0.name())?;
+        map.serialize_entry("Unit", self.0.unit().as_str())?;
+        map.end()
+    }
 }
 
 /// Writes a line (in Lambda, or with `CLOUDMIND_EMF=1`).
@@ -92,14 +155,18 @@ pub(super) fn emit(function: &str, breakdown: Breakdown, metrics: &[Sample], ext
     if !config.enabled || metrics.is_empty() {
         return;
     }
-    let text = line(&config.namespace, function, breakdown, metrics, extra, cloudmind_security::clock::now_ms());
+    let at_ms = cloudmind_security::clock::now_ms();
+    let mut text = Vec::with_capacity(256 + 48 * metrics.len());
+    write_line(&mut text, &Line { namespace: &config.namespace, function, breakdown, metrics, extra, at_ms });
+    text.push(b'\n');
     // One write of the whole line, so concurrent requests never interleave their lines.
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(format!("{text}\n").as_bytes());
+    let _ = std::io::stdout().lock().write_all(&text);
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
