@@ -4,6 +4,7 @@
 #   MAX_LOGIN_ATTEMPTS=1000 (lockout effectively off)   -> lockout.engages, lockout.device_parallel
 #   a proxy that strips the security headers            -> headers.success, headers.error, headers.all_responses
 #   a proxy that answers unknown users 15 ms sooner     -> enumeration.timing
+#     (and resets for addresses without accounts)       -> enumeration.reset
 # and, before all that, the timing check alone on a fresh server's very first logins (the dummy hash is built in: the
 # first login of an unknown user costs what any other login costs).
 # usage: scripts/probe.sh memory|real-backends (the weakened runs need only the first). Reports: .tmp/probe/.
@@ -73,7 +74,7 @@ for proxy_mode in strip-headers leak-timing; do
   for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.1; done
   case $proxy_mode in
     strip-headers) expect_caught "$proxy_mode" "http://127.0.0.1:$port" headers.success headers.error headers.all_responses ;;
-    leak-timing) expect_caught "$proxy_mode" "http://127.0.0.1:$port" enumeration.timing ;;
+    leak-timing) expect_caught "$proxy_mode" "http://127.0.0.1:$port" enumeration.timing enumeration.reset ;;
   esac
   stop_proxy
 done

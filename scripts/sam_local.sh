@@ -59,7 +59,7 @@ gateway, redis_port, moto_port, path = sys.argv[1:]
 env = json.load(open(path))
 p = env["Parameters"]
 p["REDIS_URL"] = f"redis://{gateway}:{redis_port}"
-p["DYNAMODB_ENDPOINT"] = p["SECRETS_MANAGER_ENDPOINT"] = f"http://{gateway}:{moto_port}"
+p["DYNAMODB_ENDPOINT"] = p["SECRETS_MANAGER_ENDPOINT"] = p["SES_ENDPOINT"] = f"http://{gateway}:{moto_port}"
 json.dump(env, sys.stdout, indent=2)
 PY
 export USERS_TABLE=cloudmind-users SECURITY_TABLE=cloudmind-security
@@ -85,6 +85,33 @@ run_fixtures || die "the fixtures could not run under sam local invoke (see $WOR
 failures=$FIXTURE_FAILURES count=$FIXTURE_COUNT
 echo "sam local invoke: $count fixtures in $(( $(date +%s) - invoke_started )) s"
 [ "$failures" = 0 ] || die "$failures fixture(s) answered differently under sam local invoke (see $WORK/invoke.log)"
+
+# 1b. The mail worker: the jobs the fixtures queued (MAILJOB# items in the emulator's security table), handed to
+# MailerFunction as the table's stream would (an INSERT record with the new image each), through sam local invoke;
+# SES (the emulator, its sender verified first) must then hold alice's verification message with its token.
+"$SERVICES_VENV/bin/python" - "$MOTO_PORT" >"$WORK/mail-jobs.json" <<'PY'
+import json, sys
+import boto3
+kw = dict(endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_name="us-east-1",
+          aws_access_key_id="local", aws_secret_access_key="local")
+boto3.client("sesv2", **kw).create_email_identity(EmailIdentity="example.com")
+pages = boto3.client("dynamodb", **kw).get_paginator("scan").paginate(TableName="cloudmind-security")
+jobs = [i for page in pages for i in page["Items"] if i["pk"]["S"].startswith("MAILJOB#")]
+records = [{"eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "dynamodb": {"Keys": {"pk": j["pk"], "sk": j["sk"]}, "NewImage": j, "StreamViewType": "NEW_IMAGE"}}
+           for j in jobs]
+json.dump({"Records": records}, sys.stdout)
+PY
+jobs=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["Records"]))' "$WORK/mail-jobs.json")
+[ "$jobs" -ge 1 ] || die "the fixtures queued no mail job (register-success queues alice's verification)"
+"$SAM" local invoke MailerFunction -e "$WORK/mail-jobs.json" "${SAM_ARGS[@]}" >>"$WORK/invoke.log" 2>&1 </dev/null \
+  || die "sam local invoke MailerFunction failed (see $WORK/invoke.log)"
+curl -sf "http://127.0.0.1:$MOTO_PORT/_cloudmind/ses" | python3 -c '
+import json, sys
+sent = [m for m in json.load(sys.stdin)["messages"] if "alice@example.com" in m["destinations"]]
+assert sent and "Token: " in sent[-1]["body"], "no verification message to alice@example.com in SES"
+print(f"sam local invoke MailerFunction: {sys.argv[1]} job(s) -> SES sent {len(sent)} message(s) to alice@example.com")
+' "$jobs" || die "the mail worker sent nothing through SES under sam local invoke (see $WORK/invoke.log)"
 
 # 2. sam local start-api and the smoke test.
 API_PORT=$(free_port)

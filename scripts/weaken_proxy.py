@@ -5,7 +5,9 @@ loopback source address the client used (the server's per-client limits still se
 
   strip-headers  removes the security headers from every answer (a gateway or CDN that drops them);
   leak-timing    delays the answer to a login for a name registered through it by 15 ms (a server that answers
-                 unknown names without the dummy password hash, so they come back faster).
+                 unknown names without the dummy password hash, so they come back faster), and the answer to a
+                 password-reset request for an address registered through it (a server that looks the accounts up
+                 and mails them before answering).
 
 usage: weaken_proxy.py MODE LISTEN_PORT UPSTREAM_PORT
 """
@@ -24,6 +26,7 @@ STRIPPED = {
 }
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 registered = set()
+registered_emails = set()
 lock = threading.Lock()
 
 
@@ -46,19 +49,23 @@ class Proxy(BaseHTTPRequestHandler):
         answer = upstream.getresponse()
         data = answer.read()
         upstream.close()
-        name = None
+        name = email = None
         if self.path.startswith("/api/v1/auth/"):
             try:
-                name = json.loads(body).get("username")
-            except Exception:  # malformed on purpose (the probe sends such bodies): not a login to delay
-                name = None
-            if not isinstance(name, str):
-                name = None
-        if MODE == "leak-timing" and name:
+                fields = json.loads(body)
+                name, email = fields.get("username"), fields.get("email")
+            except Exception:  # malformed on purpose (the probe sends such bodies): not a request to delay
+                pass
+            name = name if isinstance(name, str) else None
+            email = email if isinstance(email, str) else None
+        known = False
+        if MODE == "leak-timing" and (name or email):
             with lock:
                 if self.path == "/api/v1/auth/register" and answer.status == 201:
                     registered.add(name)
-                known = self.path == "/api/v1/auth/login" and name in registered
+                    registered_emails.add(email)
+                known = (self.path == "/api/v1/auth/login" and name in registered) or (
+                    self.path == "/api/v1/auth/password/forgot" and email in registered_emails)
             if known:
                 time.sleep(0.015)
         # Only the upstream's headers: no Server or Date of the proxy's own.

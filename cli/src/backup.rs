@@ -97,11 +97,15 @@ pub async fn run(settings: &Settings, backup: Backup) -> Result<(), Box<dyn std:
                 }
                 (None, None) => return Err("give --backup ARN or --at TIME".into()),
             };
-            let ttl = (table == Table::Security).then_some("expires_at");
-            backups::restore(&client, &from, &to, ttl, Duration::from_secs(wait_seconds)).await?;
+            let security = table == Table::Security;
+            let extras = backups::Extras { ttl: security.then_some("expires_at"), stream: security };
+            let stream = backups::restore(&client, &from, &to, extras, Duration::from_secs(wait_seconds)).await?;
             println!(
                 "restored {source} into {to}: switch the stack to it as infra/README.md, \"Backup and restore\", says"
             );
+            if let Some(arn) = stream {
+                println!("its stream (SecurityTableStreamOverride): {arn}");
+            }
         }
     }
     Ok(())

@@ -63,6 +63,9 @@ enum Command {
     CheckConfig,
     /// Create the DynamoDB tables (with TTL) named by USERS_TABLE and SECURITY_TABLE, for local use.
     CreateTables,
+    /// After an upgrade to v1.2: index the users created before it by name (the admin's user list) and by address
+    /// (the forgotten-password lookup), in the tables USERS_TABLE and SECURITY_TABLE name. Safe to run again.
+    Backfill,
     /// Print a new signing key pair as a PKCS#8 PEM (for JWT_PRIVATE_KEY), and its key id on standard error.
     GenerateKey {
         #[arg(long, value_parser = ["ES256", "EdDSA"], default_value = "ES256")]
@@ -107,6 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             create_admin(settings, &username, promote_existing.as_deref()).await
         }
         Command::CreateTables => create_tables(&settings).await,
+        Command::Backfill => backfill(&settings).await,
         Command::Backup(b) => backup::run(&settings, b).await,
         Command::Loadtest(_) | Command::Probe(_) | Command::GenerateKey { .. } => unreachable!("handled above"),
         Command::CheckConfig => {
@@ -158,6 +162,16 @@ async fn serve(
     let limiter = wiring.limiter().await?.backend();
     let store = wiring.store_kind();
     eprintln!("CloudMind listening on http://{local} (store: {store}, limiter: {limiter}); Ctrl-C stops");
+    let mail = &wiring.settings().mail;
+    match mail.transport {
+        cloudmind_serving::config::MailTransport::File => {
+            let dir = std::path::Path::new(&mail.outbox_dir);
+            let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+            eprintln!("mail (verification, password reset) is written to {}: one .eml file a message", shown.display());
+        }
+        cloudmind_serving::config::MailTransport::Ses => eprintln!("mail leaves through Amazon SES as {}", mail.from),
+        cloudmind_serving::config::MailTransport::None => eprintln!("mail: none leaves (MAIL_TRANSPORT=none)"),
+    }
     tracing::info!(event = "server_started", address = %local, environment = %wiring.settings().environment);
     // The connection caps can be raised for a load test from one machine (`cloudmind loadtest --concurrent 200`).
     let mut limits = cloudmind_registry::server::Limits::default();
@@ -191,6 +205,19 @@ async fn create_tables(settings: &Settings) -> Result<(), Box<dyn std::error::Er
     } else {
         println!("created {}", created.join(", "));
     }
+    Ok(())
+}
+
+async fn backfill(settings: &Settings) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let infra = &settings.infrastructure;
+    if !infra.uses_dynamodb() {
+        return Err("set USERS_TABLE and SECURITY_TABLE (AWS) or DYNAMODB_ENDPOINT (an emulator) first".into());
+    }
+    let sdk = cloudmind_adapters::aws::sdk_config().await;
+    let client = cloudmind_adapters::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
+    let store = cloudmind_adapters::aws::dynamo::DynamoStore::new(client, infra.users_table(), infra.security_table());
+    let (read, upgraded) = store.backfill_user_indexes().await?;
+    println!("{read} users read, {upgraded} indexed by name and address (the others were already)");
     Ok(())
 }
 

@@ -171,6 +171,9 @@ fn every_template_function_has_a_crate_and_every_crate_a_template_function() {
     // The signing secret's rotation function serves no route: Secrets Manager invokes it.
     assert!(binaries.remove("key-rotation"), "the template rotates the signing secret");
     assert!(root().join("rotation/key-rotation/src/main.rs").exists());
+    // The mail worker serves none either: the security table's stream feeds it.
+    assert!(binaries.remove("mailer"), "the template sends mail");
+    assert!(root().join("workers/mailer/src/main.rs").exists());
     assert_eq!(binaries, function_names());
     for f in function_names() {
         assert!(root().join("functions").join(&f).join("src/main.rs").exists(), "{f}");
@@ -247,6 +250,76 @@ async fn each_function_is_granted_secrets_manager_and_batch_reads_exactly_when_i
         // The session lookup (protected requests, refreshes) is one BatchGetItem over both tables.
         let batch_reads = grants.iter().any(|a| a == "dynamodb:BatchGetItem");
         assert_eq!(ports.contains(&Port::Sessions), batch_reads, "{}: ports {ports:?}", function.name());
+        // Requests queue mail; only the worker sends it.
+        assert!(!ports.contains(&Port::Mail), "{}: ports {ports:?}", function.name());
+        assert!(!grants.iter().any(|a| a.starts_with("ses:")), "{}: {grants:?}", function.name());
+    }
+    // The mail worker: the transport (ses:SendEmail) and the stores, no key.
+    let wiring = Wiring::new(cloudmind_serving::config::Settings::from_lookup(|_| None).unwrap());
+    Box::pin(cloudmind_mailer::MailWorker::build(&wiring)).await.unwrap();
+    let ports = wiring.used();
+    let grants = granted_actions("mailer");
+    assert!(ports.contains(&Port::Mail) && grants.contains(&"ses:SendEmail".to_string()), "{ports:?} {grants:?}");
+    assert!(!ports.contains(&Port::Keys) && !grants.iter().any(|a| a.starts_with("secretsmanager:")), "{grants:?}");
+}
+
+/// Each statement of a policy document: its actions and the YAML of its resources.
+fn statements(policy: &Value) -> Vec<(Vec<String>, String)> {
+    let mut out = Vec::new();
+    let mut visit = |statement: &Value| {
+        let mut actions_of = Vec::new();
+        actions(
+            &Value::Mapping([(Value::from("Action"), statement["Action"].clone())].into_iter().collect()),
+            &mut actions_of,
+        );
+        out.push((actions_of, format!("{:?}", statement["Resource"])));
+    };
+    for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+        match statement {
+            // `!If [condition, statement, !Ref AWS::NoValue]`
+            Value::Tagged(t) => t.value.as_sequence().and_then(|v| v.get(1)).into_iter().for_each(&mut visit),
+            statement => visit(statement),
+        }
+    }
+    out
+}
+
+/// Every function but the mail worker runs in the private subnets, and what each is granted on DynamoDB and Secrets
+/// Manager passes the VPC endpoints' policies (a call the endpoint refuses fails in AWS only: nothing local
+/// would notice).
+#[test]
+fn the_vpc_endpoints_let_through_what_the_functions_in_the_vpc_are_granted() {
+    let t = template();
+    let endpoint = |id: &str| statements(&t["Resources"][id]["Properties"]["PolicyDocument"]);
+    let dynamodb_endpoint: BTreeSet<String> = endpoint("DynamoDbEndpoint").into_iter().flat_map(|(a, _)| a).collect();
+    let secrets_endpoint = endpoint("SecretsManagerEndpoint");
+    assert!(t["Globals"]["Function"]["VpcConfig"].is_null(), "VpcConfig is per function (the worker has none)");
+    for f in listed_functions() {
+        let function = &t["Resources"][format!("{}Function", f.id).as_str()]["Properties"];
+        if f.binary == "mailer" {
+            assert!(function["VpcConfig"].is_null(), "the mail worker needs SES's public endpoint");
+            continue;
+        }
+        assert!(!function["VpcConfig"]["SubnetIds"].is_null(), "{} is not in the private subnets", f.id);
+        let mut granted = Vec::new();
+        for policy in function["Policies"].as_sequence().into_iter().flatten() {
+            granted.extend(statements(policy));
+        }
+        for (actions, resource) in granted {
+            for action in actions {
+                if action.starts_with("dynamodb:") {
+                    assert!(dynamodb_endpoint.contains(&action), "{}: {action} is refused by DynamoDbEndpoint", f.id);
+                } else if action.starts_with("secretsmanager:") {
+                    let single = resource.trim_start_matches("Sequence([").trim_end_matches("])").to_string();
+                    let allowed = secrets_endpoint
+                        .iter()
+                        .any(|(a, r)| a.contains(&action) && (r == &resource || r.contains(&single)));
+                    assert!(allowed, "{}: {action} on {resource} is refused by SecretsManagerEndpoint", f.id);
+                } else {
+                    panic!("{}: {action} has no VPC endpoint", f.id);
+                }
+            }
+        }
     }
 }
 
@@ -409,7 +482,7 @@ fn functions_tsv_lists_every_function_with_everything_it_costs_outside_rust() {
     let dashboard = format!("{:?}", t["Resources"]["Dashboard"]);
     let expected = std::fs::read_to_string(root().join("events/expected.tsv")).unwrap();
     for f in &listed {
-        assert!(["api", "rotation"].contains(&f.kind.as_str()), "{}: kind {}", f.id, f.kind);
+        assert!(["api", "rotation", "stream"].contains(&f.kind.as_str()), "{}: kind {}", f.id, f.kind);
         let manifest = std::fs::read_to_string(root().join(&f.krate).join("Cargo.toml")).expect("the crate exists");
         assert!(
             manifest.contains(&format!("name = \"{}\"", f.binary)),
@@ -418,6 +491,18 @@ fn functions_tsv_lists_every_function_with_everything_it_costs_outside_rust() {
             f.binary
         );
         assert!(has("Resources", &format!("{}LogGroup", f.id)), "{}LogGroup", f.id);
+        if f.kind == "stream" {
+            // Fed by the security table's stream, filtered to the inserted mail jobs the queue writes.
+            let events = t["Resources"][format!("{}Function", f.id).as_str()]["Properties"]["Events"].as_mapping();
+            let event = events.and_then(|e| e.values().find(|e| e["Type"].as_str() == Some("DynamoDB")));
+            let event = event.unwrap_or_else(|| panic!("{}: no DynamoDB stream event", f.id));
+            assert!(format!("{:?}", event["Properties"]["Stream"]).contains("SecurityTable.StreamArn"), "{}", f.id);
+            let pattern = event["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"].as_str().unwrap();
+            let pattern: serde_json::Value = serde_json::from_str(pattern).unwrap();
+            let prefix = cloudmind_adapters::aws::dynamo::mailjobs::JOB_PREFIX;
+            assert_eq!(pattern["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"], prefix, "{}", f.id);
+            assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]), "{}", f.id);
+        }
         if f.kind == "api" {
             for name in [
                 format!("{}DeployErrorsAlarm", f.id),

@@ -16,9 +16,10 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     let r = app.client.get(app.url("/nope")).send().await.unwrap();
     assert_security_headers(r.headers());
     assert_problem(r, 404, "not_found").await;
-    let r = app.client.delete(app.url("/api/v1/me")).send().await.unwrap();
+    // (v1.2 adds DELETE /api/v1/me, the caller's erasure: PUT is the wrong method now.)
+    let r = app.client.put(app.url("/api/v1/me")).send().await.unwrap();
     assert_security_headers(r.headers());
-    assert_eq!(r.headers()["allow"], "GET, PATCH");
+    assert_eq!(r.headers()["allow"], "GET, PATCH, DELETE");
     assert_problem(r, 405, "method_not_allowed").await;
     let r = app.client.post(app.url("/health")).json(&json!({})).send().await.unwrap();
     assert_eq!(r.headers()["allow"], "GET");
@@ -276,6 +277,21 @@ async fn health_is_unhealthy_503_when_the_store_is_down() {
             Err(StoreError::unavailable("users", "down"))
         }
         async fn add_role(&self, _: &str, _: &str) -> Result<User, StoreError> {
+            Err(StoreError::unavailable("users", "down"))
+        }
+        async fn set_email_verified(&self, _: &str, _: &str) -> Result<Option<User>, StoreError> {
+            Err(StoreError::unavailable("users", "down"))
+        }
+        async fn set_disabled(&self, _: &str, _: bool, _: Millis) -> Result<User, StoreError> {
+            Err(StoreError::unavailable("users", "down"))
+        }
+        async fn list(&self, _: &str, _: Option<&str>, _: usize) -> Result<(Vec<User>, Option<String>), StoreError> {
+            Err(StoreError::unavailable("users", "down"))
+        }
+        async fn by_email(&self, _: &str) -> Result<Vec<User>, StoreError> {
+            Err(StoreError::unavailable("users", "down"))
+        }
+        async fn delete(&self, _: &str) -> Result<bool, StoreError> {
             Err(StoreError::unavailable("users", "down"))
         }
         async fn ping(&self) -> Result<(), StoreError> {

@@ -116,3 +116,38 @@ async fn a_deadline_already_past_on_arrival_is_ignored_not_answered_503() {
     assert_eq!(response.status(), 200);
     assert!(cloudmind_tests::logs::captured().contains("lambda_deadline_in_the_past"));
 }
+
+/// The discovery document names the key set at the URL API Gateway says the client reached (domain and stage, or
+/// a custom domain's base path), whatever `Host` header the client sent.
+#[tokio::test]
+async fn the_discovery_document_names_the_key_set_where_api_gateway_was_reached() {
+    let app = TestApp::spawn().await;
+    let ask = |domain: &'static str, full_path: &'static str| {
+        let raw = std::fs::read_to_string(events_dir().join("login-openid-configuration.json")).unwrap();
+        let mut event: Value = serde_json::from_str(&raw).unwrap();
+        event["requestContext"]["domainName"] = domain.into();
+        event["requestContext"]["path"] = full_path.into();
+        event["headers"]["Host"] = "attacker.example".into();
+        event["multiValueHeaders"]["Host"] = serde_json::json!(["attacker.example"]);
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    };
+    let cases = [
+        (
+            "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+            "/Prod/.well-known/openid-configuration",
+            "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/Prod/.well-known/jwks.json",
+        ),
+        ("auth.example.com", "/.well-known/openid-configuration", "https://auth.example.com/.well-known/jwks.json"),
+        (
+            "auth.example.com",
+            "/v1/.well-known/openid-configuration",
+            "https://auth.example.com/v1/.well-known/jwks.json",
+        ),
+    ];
+    for (domain, path, jwks_uri) in cases {
+        let response = invoke(&app, FunctionId::Login, ask(domain, path)).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(body["jwks_uri"], jwks_uri, "{domain}{path}");
+    }
+}

@@ -198,7 +198,7 @@ async fn cors_answers_allowed_origins_only() {
     let r = preflight("http://localhost:3000").await.unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:3000");
-    assert_eq!(r.headers()["access-control-allow-methods"], "GET, PATCH");
+    assert_eq!(r.headers()["access-control-allow-methods"], "GET, PATCH, DELETE");
     assert_security_headers(r.headers());
     let r = preflight("https://evil.example").await.unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());

@@ -12,6 +12,7 @@ mod fixtures;
 mod flows;
 mod hardening;
 mod jwks;
+mod lifecycle;
 mod limits;
 mod mfa;
 mod server;

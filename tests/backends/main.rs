@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod faults;
+mod lifecycle;
 
 use std::time::Duration;
 
@@ -530,8 +531,9 @@ async fn an_audit_burst_spreads_over_the_shards_and_reads_back_in_order() {
     // A moto of its own: the burst would hold the shared one (a single thread) for seconds.
     let moto = services::moto().await;
     let endpoint = url(moto.port, "http");
-    // Four partitions (AUDIT_SHARDS): moto answers a query in time proportional to the table, so fewer, larger
-    // reads keep each under the SDK's one-second attempt timeout here; the layout is the same for any count.
+    // Four partitions (AUDIT_SHARDS): moto answers a query in time proportional to the partition and the page, so
+    // fewer partitions and pages of 250 keep each read under the SDK's one-second attempt timeout here (pages of
+    // 1,000 did not on a busy machine); the layout is the same for any count.
     let app = TestApp::with(&[("DYNAMODB_ENDPOINT", endpoint.as_str()), ("AUDIT_SHARDS", "4")]).await;
     let events = &app.backends.events;
     let start = now_ms();
@@ -549,7 +551,7 @@ async fn an_audit_burst_spreads_over_the_shards_and_reads_back_in_order() {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = events.list(None, 1_000, cursor.as_deref()).await.unwrap();
+        let page = events.list(None, 250, cursor.as_deref()).await.unwrap();
         seen.extend(page.events.iter().map(|e| e.id.clone()));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -606,7 +608,11 @@ async fn a_backup_restores_into_a_new_table_exactly_as_it_was() {
     let listed = backups::list(&client, &users).await.unwrap();
     assert!(listed.iter().any(|b| b.arn == arn), "{listed:?}");
     let target = format!("{users}-restored");
-    backups::restore(&client, &RestoreFrom::Backup(arn), &target, None, Duration::from_secs(60)).await.unwrap();
+    let stream =
+        backups::restore(&client, &RestoreFrom::Backup(arn), &target, Default::default(), Duration::from_secs(60))
+            .await
+            .unwrap();
+    assert_eq!(stream, None, "the users table has no stream");
     let items = client.scan().table_name(&target).send().await.unwrap().items.unwrap_or_default();
     let names: Vec<String> = items.iter().map(|i| i["username"].as_s().unwrap().clone()).collect();
     assert!(names.contains(&"before".to_string()) && !names.contains(&"after".to_string()), "{names:?}");
@@ -641,6 +647,27 @@ async fn a_backup_restores_into_a_new_table_exactly_as_it_was() {
     // Restoring onto a table that exists is refused.
     let again = backups::create(&client, &users, &format!("{users}-second")).await.unwrap();
     assert!(
-        backups::restore(&client, &RestoreFrom::Backup(again), &target, None, Duration::from_secs(5)).await.is_err()
+        backups::restore(&client, &RestoreFrom::Backup(again), &target, Default::default(), Duration::from_secs(5))
+            .await
+            .is_err()
     );
+    // A restored security table gets its TTL and the stream that feeds the mail worker back, and the command prints
+    // the stream's ARN for the stack's SecurityTableStreamOverride.
+    let security = infra.security_table().to_string();
+    let created = run(&["backup", "create", "--table", "security", "--name", "for-restore"]);
+    let arn = created.split_whitespace().find(|w| w.starts_with("arn:")).expect("an ARN").to_string();
+    let restored = format!("{security}-restored");
+    let out = run(&["backup", "restore", "--table", "security", "--backup", &arn, "--to", &restored]);
+    let described = client.describe_table().table_name(&restored).send().await.unwrap();
+    let table = described.table().unwrap();
+    let stream = table.stream_specification().expect("a stream");
+    assert!(
+        stream.stream_enabled()
+            && stream.stream_view_type() == Some(&aws_sdk_dynamodb::types::StreamViewType::NewImage)
+    );
+    let stream_arn = table.latest_stream_arn().expect("the stream's ARN");
+    assert!(out.contains(&format!("(SecurityTableStreamOverride): {stream_arn}")), "{out}");
+    let ttl = client.describe_time_to_live().table_name(&restored).send().await.unwrap();
+    let ttl = ttl.time_to_live_description().and_then(|d| d.attribute_name());
+    assert_eq!(ttl, Some("expires_at"));
 }

@@ -42,7 +42,9 @@ fn command(vars: &[(String, String)], extra: &[(&str, &str)]) -> Command {
         .env("AWS_ACCESS_KEY_ID", "cloudmind-test")
         .env("AWS_SECRET_ACCESS_KEY", "cloudmind-test")
         .env("AWS_REGION", "us-east-1")
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        // The file transport's folder (the default, `.tmp/outbox`, would be relative to the test's directory).
+        .env("MAIL_OUTBOX_DIR", std::env::temp_dir().join("cloudmind-instances-outbox"));
     for (k, v) in vars {
         cmd.env(k, v);
     }

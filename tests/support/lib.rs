@@ -102,6 +102,21 @@ pub fn real_backend_vars() -> Vec<(String, String)> {
     vars
 }
 
+/// A fresh outbox folder under the system's temporary directory.
+fn outbox_dir() -> String {
+    std::env::temp_dir().join(format!("cloudmind-outbox-{}", namespace())).to_string_lossy().into_owned()
+}
+
+/// A message the file transport wrote: its headers and its text.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    /// The token on the message's `Token:` line.
+    pub token: String,
+}
+
 /// The settings of test servers: the seed defaults, a fixed key, an admin, and (unless overridden) login and
 /// register limits high enough for flows that log in many times. On the real-backend pass, a fresh namespace.
 fn settings(overrides: &[(&str, &str)]) -> Settings {
@@ -114,6 +129,8 @@ fn settings(overrides: &[(&str, &str)]) -> Settings {
         ("AUTH_RATE_LIMIT_PER_MINUTE", "1000"),
         ("AUTH_RATE_LIMIT_PER_HOUR", "10000"),
         ("AUTH_RATE_LIMIT_PER_DAY", "100000"),
+        // Each server its own outbox: the messages a test reads are its own.
+        ("MAIL_OUTBOX_DIR", &outbox_dir()),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -194,6 +211,44 @@ impl TestApp {
             .expect("a client bound to a loopback address")
     }
 
+    /// Every message in this server's outbox, oldest first.
+    pub fn outbox(&self) -> Vec<Mail> {
+        let dir = std::path::Path::new(&self.settings.mail.outbox_dir);
+        let mut names: Vec<std::path::PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => return Vec::new(),
+        };
+        names.sort();
+        names
+            .iter()
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .map(|raw| {
+                let (head, text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+                let header = |name: &str| {
+                    head.lines()
+                        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
+                        .unwrap_or_default()
+                };
+                let text = text.replace("\r\n", "\n");
+                let token = text.lines().find_map(|l| l.strip_prefix("Token: ")).unwrap_or_default().to_string();
+                Mail { to: header("To"), subject: header("Subject"), text, token }
+            })
+            .collect()
+    }
+
+    /// Waits (up to 5 s: the mail worker runs after the answer) until the outbox holds `count` messages to `to`,
+    /// and returns them.
+    pub async fn mail_to(&self, to: &str, count: usize) -> Vec<Mail> {
+        for _ in 0..100 {
+            let mine: Vec<Mail> = self.outbox().into_iter().filter(|m| m.to == to).collect();
+            if mine.len() >= count {
+                return mine;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("fewer than {count} messages to {to} in the outbox: {:?}", self.outbox());
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -271,9 +326,19 @@ pub async fn wiring_for(settings: Settings) -> Wiring {
     if infra.uses_dynamodb() {
         let sdk = cloudmind_adapters::aws::sdk_config().await;
         let client = cloudmind_adapters::aws::dynamodb_client(&sdk, infra.dynamodb_endpoint.as_deref());
-        cloudmind_adapters::aws::tables::create_tables(&client, infra.users_table(), infra.security_table())
-            .await
-            .expect("tables created in the emulator");
+        // The emulator serves one request at a time to every test of the run: under load a creation can outlast the
+        // SDK's 3 s operation timeout. Creating is idempotent (a table that exists is kept), so try again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match cloudmind_adapters::aws::tables::create_tables(&client, infra.users_table(), infra.security_table())
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if attempt < 3 => eprintln!("creating the test tables, attempt {attempt}: {e}; again"),
+                Err(e) => panic!("tables created in the emulator: {e:?}"),
+            }
+        }
     }
     Wiring::new(settings)
 }
@@ -368,6 +433,38 @@ impl UserStore for BrokenReads {
         role: &str,
     ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
         self.inner.add_role(username, role).await
+    }
+    async fn set_email_verified(
+        &self,
+        username: &str,
+        email: &str,
+    ) -> Result<Option<cloudmind_security::users::User>, cloudmind_security::StoreError> {
+        self.inner.set_email_verified(username, email).await
+    }
+    async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        now: cloudmind_security::clock::Millis,
+    ) -> Result<cloudmind_security::users::User, cloudmind_security::StoreError> {
+        self.inner.set_disabled(username, disabled, now).await
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<cloudmind_security::users::User>, Option<String>), cloudmind_security::StoreError> {
+        self.inner.list(prefix, after, limit).await
+    }
+    async fn by_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<cloudmind_security::users::User>, cloudmind_security::StoreError> {
+        self.inner.by_email(email).await
+    }
+    async fn delete(&self, username: &str) -> Result<bool, cloudmind_security::StoreError> {
+        self.inner.delete(username).await
     }
     async fn ping(&self) -> Result<(), cloudmind_security::StoreError> {
         self.inner.ping().await

@@ -236,7 +236,7 @@ impl Identity {
         let answer = Answer { status, headers, body, elapsed: started.elapsed() };
         if let Ok(mut seen) = t.seen.lock() {
             seen.answers += 1;
-            let faults = super::checks::header_faults(&answer);
+            let faults = super::checks::header_faults(&answer, &req.target);
             if !faults.is_empty() {
                 seen.missing_headers.push(format!("{line} {status}: {}", faults.join(", ")));
             }

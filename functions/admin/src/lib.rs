@@ -1,12 +1,19 @@
-//! The admin API (role `admin`): limiter statistics, the audit trail, unlocking accounts, lifting blocks.
+//! The admin API (role `admin`): limiter statistics, the audit trail, unlocking accounts, lifting blocks, and the
+//! users (`users.rs`: list, get, disable, enable, end sessions, erase).
+
+mod users;
 
 use std::sync::Arc;
 
+use cloudmind_security::account::AccountData;
 use cloudmind_security::clock::rfc3339;
+use cloudmind_security::devices::DeviceStore;
 use cloudmind_security::events::{EventKind, EventSink};
 use cloudmind_security::lockout::LockoutStore;
-use cloudmind_security::mfa::MfaStore;
+use cloudmind_security::mfa::{MfaKeys, MfaStore};
 use cloudmind_security::ratelimit::{Policies, PolicyId, Subject};
+use cloudmind_security::sessions::SessionStore;
+use cloudmind_security::users::UserStore;
 use cloudmind_security::validation::Username;
 use cloudmind_security::{ApiError, FieldError};
 use cloudmind_serving::function::{Function, Ports, WiringError};
@@ -22,6 +29,13 @@ pub struct Admin {
     events: Arc<dyn EventSink>,
     policies: Policies,
     mfa: Arc<dyn MfaStore>,
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    devices: Arc<dyn DeviceStore>,
+    account: Arc<dyn AccountData>,
+    /// Keys the pseudonyms of erased users.
+    mfa_keys: MfaKeys,
+    device_token_ms: u64,
 }
 
 /// Its operations.
@@ -32,11 +46,28 @@ pub enum Op {
     UnlockUser,
     ResetMfa,
     DeleteBlock,
+    ListUsers,
+    GetUser,
+    DisableUser,
+    EnableUser,
+    EndUserSessions,
+    EraseUser,
 }
 
 impl Operation for Op {
-    const ALL: &'static [Self] =
-        &[Self::GetRateLimitStats, Self::ListSecurityEvents, Self::UnlockUser, Self::ResetMfa, Self::DeleteBlock];
+    const ALL: &'static [Self] = &[
+        Self::GetRateLimitStats,
+        Self::ListSecurityEvents,
+        Self::UnlockUser,
+        Self::ResetMfa,
+        Self::DeleteBlock,
+        Self::ListUsers,
+        Self::GetUser,
+        Self::DisableUser,
+        Self::EnableUser,
+        Self::EndUserSessions,
+        Self::EraseUser,
+    ];
     fn route(self) -> Route {
         let api = PolicyId::Api;
         match self {
@@ -53,6 +84,18 @@ impl Operation for Op {
                 Route::new(Method::DELETE, "/api/v1/admin/users/{username}/mfa", "resetUserMfa", api, false)
             }
             Self::DeleteBlock => Route::new(Method::DELETE, "/api/v1/admin/blocks/{key}", "deleteBlock", api, false),
+            Self::ListUsers => Route::new(Method::GET, "/api/v1/admin/users", "listUsers", api, false),
+            Self::GetUser => Route::new(Method::GET, "/api/v1/admin/users/{username}", "getUser", api, false),
+            Self::DisableUser => {
+                Route::new(Method::POST, "/api/v1/admin/users/{username}/disable", "disableUser", api, false)
+            }
+            Self::EnableUser => {
+                Route::new(Method::POST, "/api/v1/admin/users/{username}/enable", "enableUser", api, false)
+            }
+            Self::EndUserSessions => {
+                Route::new(Method::DELETE, "/api/v1/admin/users/{username}/sessions", "endUserSessions", api, false)
+            }
+            Self::EraseUser => Route::new(Method::DELETE, "/api/v1/admin/users/{username}", "eraseUser", api, false),
         }
     }
 }
@@ -69,6 +112,12 @@ impl Function for Admin {
             events: ports.events().await?,
             policies: ports.settings().rate_limits.clone(),
             mfa: ports.mfa().await?,
+            users: ports.users().await?,
+            sessions: ports.session_store().await?,
+            devices: ports.devices().await?,
+            account: ports.account_data().await?,
+            mfa_keys: ports.mfa_keys().await?,
+            device_token_ms: ports.settings().device_token_ms,
         })
     }
 
@@ -83,6 +132,12 @@ impl Function for Admin {
             Op::UnlockUser => unlock(self, &call).await,
             Op::ResetMfa => reset_mfa(self, &call).await,
             Op::DeleteBlock => delete_block(self, &call).await,
+            Op::ListUsers => users::list(self, &call).await,
+            Op::GetUser => users::get(self, &call).await,
+            Op::DisableUser => users::set_disabled(self, &call, true).await,
+            Op::EnableUser => users::set_disabled(self, &call, false).await,
+            Op::EndUserSessions => users::end_sessions(self, &call).await,
+            Op::EraseUser => users::erase(self, &call).await,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `POST /api/v1/auth/login`: verifies credentials under the lockout, starts a session and issues an access token
 //! and a refresh token; `POST /api/v1/auth/mfa`: the second step of an account with MFA; `POST
 //! /api/v1/auth/refresh`: spends a refresh token for the next pair; `GET /.well-known/jwks.json` and
-//! `GET /.well-known/openid-configuration`: the public keys of the tokens it signs (`wellknown.rs`).
+//! `GET /.well-known/openid-configuration`: the public keys of the tokens it signs (`wellknown.rs`);
+//! `POST /api/v1/auth/password/forgot` and `.../reset`: a forgotten password (`recovery.rs`).
 //!
 //! After the gate's per-IP limit: the lockout takes a slot (423 when none is left, even for the right password),
 //! then argon2id verifies, against a dummy hash when the username is unknown so both cost the same. A failure
@@ -13,16 +14,21 @@
 mod complete;
 mod mfa_step;
 mod password;
+mod recovery;
 mod refresh;
 mod wellknown;
 
 use std::sync::Arc;
 
 use cloudmind_security::ApiError;
+use cloudmind_security::breach::BreachedPasswords;
 use cloudmind_security::devices::DeviceStore;
 use cloudmind_security::hashing::PasswordHasher;
+use cloudmind_security::links::LinkStore;
 use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
+use cloudmind_security::mail::MailQueue;
 use cloudmind_security::mfa::{MfaKeys, MfaStore};
+use cloudmind_security::password::PasswordPolicy;
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::sessions::SessionStore;
 use cloudmind_security::tokens::TokenService;
@@ -52,8 +58,17 @@ pub struct Login {
     mfa_keys: MfaKeys,
     devices: Arc<dyn DeviceStore>,
     device_token_ms: u64,
-    /// Where the well-known documents are served: the issuer when it is a URL, else `APP_BASE_URL`.
-    public_base: String,
+    /// Where the well-known documents are served when the settings say (the issuer when it is a URL, else
+    /// `APP_BASE_URL` when set); else where the request came in (wellknown.rs).
+    public_base: Option<String>,
+    /// `APP_BASE_URL` or its default: the last resort.
+    app_base: String,
+    links: Arc<dyn LinkStore>,
+    mail: Arc<dyn MailQueue>,
+    policy: PasswordPolicy,
+    breach: Arc<dyn BreachedPasswords>,
+    /// `REQUIRE_VERIFIED_EMAIL`.
+    require_verified_email: bool,
 }
 
 /// Its operations.
@@ -64,10 +79,20 @@ pub enum Op {
     Mfa,
     Jwks,
     OpenIdConfiguration,
+    ForgotPassword,
+    ResetPassword,
 }
 
 impl Operation for Op {
-    const ALL: &'static [Self] = &[Self::Login, Self::Refresh, Self::Mfa, Self::Jwks, Self::OpenIdConfiguration];
+    const ALL: &'static [Self] = &[
+        Self::Login,
+        Self::Refresh,
+        Self::Mfa,
+        Self::Jwks,
+        Self::OpenIdConfiguration,
+        Self::ForgotPassword,
+        Self::ResetPassword,
+    ];
     fn route(self) -> Route {
         match self {
             Self::Login => Route::new(Method::POST, "/api/v1/auth/login", "login", PolicyId::Login, true),
@@ -83,6 +108,13 @@ impl Operation for Op {
                 PolicyId::Health,
                 false,
             ),
+            // Both count against the login limits per IP (a reset is a guess at a credential too).
+            Self::ForgotPassword => {
+                Route::new(Method::POST, "/api/v1/auth/password/forgot", "forgotPassword", PolicyId::Login, true)
+            }
+            Self::ResetPassword => {
+                Route::new(Method::POST, "/api/v1/auth/password/reset", "resetPassword", PolicyId::Login, true)
+            }
         }
     }
 }
@@ -112,6 +144,12 @@ impl Function for Login {
             devices: ports.devices().await?,
             device_token_ms: ports.settings().device_token_ms,
             public_base: ports.settings().public_base_url(),
+            app_base: ports.settings().app_base_url.clone(),
+            links: ports.links().await?,
+            mail: ports.mail_queue().await?,
+            policy: ports.settings().password_policy.clone(),
+            breach: ports.breach().await?,
+            require_verified_email: ports.settings().require_verified_email,
         })
     }
 
@@ -125,7 +163,9 @@ impl Function for Login {
             Op::Refresh => refresh::refresh(self, call).await,
             Op::Mfa => mfa_step::mfa_step(self, call).await,
             Op::Jwks => wellknown::jwks(self),
-            Op::OpenIdConfiguration => wellknown::openid_configuration(self),
+            Op::OpenIdConfiguration => wellknown::openid_configuration(self, &call),
+            Op::ForgotPassword => recovery::forgot(self, call).await,
+            Op::ResetPassword => recovery::reset(self, call).await,
         }
     }
 }

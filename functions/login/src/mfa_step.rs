@@ -46,11 +46,11 @@ pub(crate) async fn mfa_step(state: &Login, call: Call) -> Result<Reply, ApiErro
         match check.check_factor(&devices::lockout_key(id), verify, now).await? {
             // The device's attempts are used up: it is revoked, and the code is judged under the username's lockout.
             FactorVerdict::Locked { .. } => {
-                state.devices.revoke(id).await?;
+                state.devices.revoke(&user.username, id).await?;
                 device = None;
             }
             FactorVerdict::Invalid { locked_until: Some(_) } => {
-                state.devices.revoke(id).await?;
+                state.devices.revoke(&user.username, id).await?;
                 verdict = Some(FactorVerdict::Invalid { locked_until: None });
             }
             other => verdict = Some(other),

@@ -30,10 +30,13 @@ pub(crate) async fn login(state: &Login, call: Call) -> Result<Reply, ApiError> 
         }
     }
     let check = state.credentials();
-    let account = async { Ok(state.users.get(&key).await?.filter(|u| !u.disabled).map(with_hash)) };
-    // With MFA on, the right password does not complete the login: the failure count stays until the code.
-    match check.check_then(&key, account, password.clone(), now, |u| !u.mfa.enabled).await? {
+    let account = async { Ok(state.users.get(&key).await?.map(with_hash)) };
+    // With MFA on, the right password does not complete the login: the failure count stays until the code. Nor
+    // does it for an account that is disabled or (`REQUIRE_VERIFIED_EMAIL`) not verified.
+    let completes = |u: &User| !u.mfa.enabled && admissible(state, u).is_ok();
+    match check.check_then(&key, account, password.clone(), now, completes).await? {
         Verdict::Valid { account, needs_rehash } => {
+            admit(state, &call, &account).await?;
             if needs_rehash {
                 rehash(state, &account, password).await;
             }
@@ -80,10 +83,12 @@ async fn device_login(
 ) -> Result<Option<Reply>, ApiError> {
     let audit = state.gate.observer();
     let check = state.credentials();
-    let account = async { Ok(state.users.get(key).await?.filter(|u| !u.disabled).map(with_hash)) };
+    let account = async { Ok(state.users.get(key).await?.map(with_hash)) };
     let device_key = devices::lockout_key(device);
-    match check.check_then(&device_key, account, password.clone(), now, |u| !u.mfa.enabled).await? {
+    let completes = |u: &User| !u.mfa.enabled && admissible(state, u).is_ok();
+    match check.check_then(&device_key, account, password.clone(), now, completes).await? {
         Verdict::Valid { account, needs_rehash } => {
+            admit(state, call, &account).await?;
             if needs_rehash {
                 rehash(state, &account, password).await;
             }
@@ -91,14 +96,14 @@ async fn device_login(
             second_factor_or_complete(state, call, &account, via, now).await.map(Some)
         }
         Verdict::Locked { .. } => {
-            state.devices.revoke(device).await?;
+            state.devices.revoke(key, device).await?;
             Ok(None)
         }
         Verdict::Invalid { locked_until, account_exists } => {
             let shown = if account_exists { key } else { UNKNOWN_USERNAME };
             let mut detail = "invalid credentials (trusted device)".to_string();
             if locked_until.is_some() {
-                state.devices.revoke(device).await?;
+                state.devices.revoke(key, device).await?;
                 detail = format!(
                     "invalid credentials; the trusted device is revoked after {} failures",
                     state.lockout.max_attempts
@@ -108,6 +113,27 @@ async fn device_login(
             Err(ApiError::InvalidCredentials)
         }
     }
+}
+
+/// Whether the right password may go on to a login: not for a disabled account (403 `account_disabled`), nor,
+/// with `REQUIRE_VERIFIED_EMAIL`, for an unverified address (403 `email_not_verified`). Checked only after the
+/// password: a wrong one is 401 whatever the account's state.
+fn admissible(state: &Login, user: &User) -> Result<(), ApiError> {
+    if user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    if state.require_verified_email && !user.email_verified {
+        return Err(ApiError::EmailNotVerified);
+    }
+    Ok(())
+}
+
+/// [`admissible`], with a refusal recorded.
+async fn admit(state: &Login, call: &Call, user: &User) -> Result<(), ApiError> {
+    let Err(refusal) = admissible(state, user) else { return Ok(()) };
+    let detail = if refusal == ApiError::AccountDisabled { "account disabled" } else { "e-mail not verified" };
+    state.gate.observer().record(call.event(EventKind::LoginFail).username(&user.username).detail(detail)).await;
+    Err(refusal)
 }
 
 /// A user with the stored hash its password is checked against.

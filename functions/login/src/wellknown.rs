@@ -10,7 +10,7 @@
 
 use cloudmind_security::ApiError;
 use cloudmind_serving::config::algorithm_name;
-use cloudmind_serving::gate::{Reply, StatusCode};
+use cloudmind_serving::gate::{Call, Reply, StatusCode};
 use serde_json::json;
 
 use crate::Login;
@@ -23,11 +23,15 @@ pub(crate) fn jwks(state: &Login) -> Result<Reply, ApiError> {
     Ok(Reply::json(StatusCode::OK, set).with_header("cache-control", CACHE_CONTROL))
 }
 
-pub(crate) fn openid_configuration(state: &Login) -> Result<Reply, ApiError> {
+/// The discovery document. The key set's URL: the configured base (an issuer URL, `APP_BASE_URL`), else the URL
+/// API Gateway says this request reached (its domain and stage: never a header the client sets), else the
+/// `APP_BASE_URL` default (the local server).
+pub(crate) fn openid_configuration<C>(state: &Login, call: &Call<C>) -> Result<Reply, ApiError> {
     let issuer = &state.tokens.settings().issuer;
+    let base = state.public_base.as_deref().or(call.ctx.gateway_base.as_deref()).unwrap_or(&state.app_base);
     let body = json!({
         "issuer": issuer,
-        "jwks_uri": format!("{}/.well-known/jwks.json", state.public_base.trim_end_matches('/')),
+        "jwks_uri": format!("{}/.well-known/jwks.json", base.trim_end_matches('/')),
         "id_token_signing_alg_values_supported": [algorithm_name(state.tokens.signing_algorithm())],
     });
     Ok(Reply::json(StatusCode::OK, body).with_header("cache-control", CACHE_CONTROL))

@@ -1,11 +1,14 @@
 //! The caller's own account: the profile (`GET`/`PATCH /api/v1/me`), the password (`PUT /api/v1/me/password`),
 //! sessions (`GET /api/v1/me/sessions`, `DELETE /api/v1/me/sessions/{id}`), trusted devices
-//! (`DELETE /api/v1/me/devices`) and TOTP (`/api/v1/me/mfa/totp`).
+//! (`DELETE /api/v1/me/devices`), TOTP (`/api/v1/me/mfa/totp`), the address's verification message
+//! (`POST /api/v1/me/email/verification`), an export (`GET /api/v1/me/export`) and the account's erasure
+//! (`DELETE /api/v1/me`, `account.rs`).
 //!
 //! Whatever changes how the account is protected re-authenticates first (`reauth.rs`): the password (and the code,
 //! turning MFA off) under the lockout, or under the session's trusted device while it is trusted. A password change
 //! revokes every token, session and trusted device issued before it (the user's token generation is bumped).
 
+mod account;
 mod password;
 mod profile;
 mod reauth;
@@ -15,10 +18,14 @@ mod totp;
 use std::sync::Arc;
 
 use cloudmind_security::ApiError;
+use cloudmind_security::account::AccountData;
 use cloudmind_security::breach::BreachedPasswords;
 use cloudmind_security::devices::DeviceStore;
+use cloudmind_security::events::EventSink;
 use cloudmind_security::hashing::PasswordHasher;
+use cloudmind_security::links::LinkStore;
 use cloudmind_security::lockout::{LockoutPolicy, LockoutStore};
+use cloudmind_security::mail::MailQueue;
 use cloudmind_security::mfa::{MfaKeys, MfaStore};
 use cloudmind_security::password::PasswordPolicy;
 use cloudmind_security::ratelimit::PolicyId;
@@ -44,6 +51,10 @@ pub struct Protected {
     mfa_keys: MfaKeys,
     devices: Arc<dyn DeviceStore>,
     device_token_ms: u64,
+    links: Arc<dyn LinkStore>,
+    mail: Arc<dyn MailQueue>,
+    account: Arc<dyn AccountData>,
+    events: Arc<dyn EventSink>,
 }
 
 /// Its operations.
@@ -58,6 +69,9 @@ pub enum Op {
     ConfirmTotp,
     DisableTotp,
     RevokeDevices,
+    SendVerification,
+    Export,
+    Erase,
 }
 
 impl Operation for Op {
@@ -71,6 +85,9 @@ impl Operation for Op {
         Self::ConfirmTotp,
         Self::DisableTotp,
         Self::RevokeDevices,
+        Self::SendVerification,
+        Self::Export,
+        Self::Erase,
     ];
     fn route(self) -> Route {
         let api = |method, path, id, body| Route::new(method, path, id, PolicyId::Api, body);
@@ -84,6 +101,11 @@ impl Operation for Op {
             Self::ConfirmTotp => api(Method::POST, "/api/v1/me/mfa/totp/confirm", "confirmTotp", true),
             Self::DisableTotp => api(Method::DELETE, "/api/v1/me/mfa/totp", "disableTotp", true),
             Self::RevokeDevices => api(Method::DELETE, "/api/v1/me/devices", "revokeDevices", false),
+            Self::SendVerification => {
+                api(Method::POST, "/api/v1/me/email/verification", "sendEmailVerification", false)
+            }
+            Self::Export => api(Method::GET, "/api/v1/me/export", "exportMe", false),
+            Self::Erase => api(Method::DELETE, "/api/v1/me", "eraseMe", true),
         }
     }
 }
@@ -111,6 +133,10 @@ impl Function for Protected {
             mfa_keys,
             devices: ports.devices().await?,
             device_token_ms: settings.device_token_ms,
+            links: ports.links().await?,
+            mail: ports.mail_queue().await?,
+            account: ports.account_data().await?,
+            events: ports.events().await?,
         })
     }
 
@@ -129,6 +155,9 @@ impl Function for Protected {
             Op::ConfirmTotp => totp::confirm(self, &call).await,
             Op::DisableTotp => totp::disable(self, &call).await,
             Op::RevokeDevices => sessions::revoke_devices(self, &call).await,
+            Op::SendVerification => account::send_verification(self, &call).await,
+            Op::Export => account::export(self, &call).await,
+            Op::Erase => account::erase(self, &call).await,
         }
     }
 }

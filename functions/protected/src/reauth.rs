@@ -93,7 +93,7 @@ impl Protected {
     async fn locked(&self, call: &Call<Principal>, device: Option<&str>) -> Result<(), ApiError> {
         let user = &call.caller.user;
         match device {
-            Some(device) => self.devices.revoke(device).await?,
+            Some(device) => self.devices.revoke(&user.username, device).await?,
             None => {
                 let event = call.event(EventKind::LoginLock).username(&user.username).detail("re-authentication");
                 self.gate.observer().record(event).await;

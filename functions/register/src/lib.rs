@@ -1,4 +1,5 @@
-//! `POST /api/v1/auth/register`: creates a user under the password policy.
+//! `POST /api/v1/auth/register`: creates a user under the password policy and queues the message that verifies its
+//! address; `POST /api/v1/auth/email/verify`: spends that message's token.
 //!
 //! Run it alone with `cargo lambda watch` (then `cargo lambda invoke register --data-file
 //! events/register-success.json`), or with every other function behind the local server: `make run`.
@@ -8,10 +9,12 @@ use std::sync::Arc;
 use cloudmind_security::breach::BreachedPasswords;
 use cloudmind_security::events::EventKind;
 use cloudmind_security::hashing::PasswordHasher;
+use cloudmind_security::links::{LinkKind, LinkStore, token_hash, token_username};
+use cloudmind_security::mail::{MailQueue, queue_verification};
 use cloudmind_security::password::{PasswordPolicy, Violation};
 use cloudmind_security::ratelimit::PolicyId;
 use cloudmind_security::users::{User, UserStore};
-use cloudmind_security::validation::{DisplayName, Email, Password, RegisterRequest, Username};
+use cloudmind_security::validation::{DisplayName, Email, LinkTokenRequest, Password, RegisterRequest, Username};
 use cloudmind_security::{ApiError, FieldError, StoreError};
 use cloudmind_serving::function::{Function, Ports, WiringError};
 use cloudmind_serving::gate::{Anonymous, Call, Gate, Reply, StatusCode};
@@ -26,19 +29,25 @@ pub struct Register {
     policy: PasswordPolicy,
     breach: Arc<dyn BreachedPasswords>,
     registration_enabled: bool,
+    links: Arc<dyn LinkStore>,
+    mail: Arc<dyn MailQueue>,
 }
 
-/// Its one operation.
+/// Its operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Register,
+    VerifyEmail,
 }
 
 impl Operation for Op {
-    const ALL: &'static [Self] = &[Self::Register];
+    const ALL: &'static [Self] = &[Self::Register, Self::VerifyEmail];
     fn route(self) -> Route {
         match self {
             Self::Register => Route::new(Method::POST, "/api/v1/auth/register", "register", PolicyId::Register, true),
+            Self::VerifyEmail => {
+                Route::new(Method::POST, "/api/v1/auth/email/verify", "verifyEmail", PolicyId::Api, true)
+            }
         }
     }
 }
@@ -57,6 +66,8 @@ impl Function for Register {
             policy: settings.password_policy.clone(),
             breach: ports.breach().await?,
             registration_enabled: settings.registration_enabled,
+            links: ports.links().await?,
+            mail: ports.mail_queue().await?,
         })
     }
 
@@ -67,6 +78,7 @@ impl Function for Register {
     async fn handle(&self, op: Op, call: Call) -> Result<Reply, ApiError> {
         match op {
             Op::Register => register(self, call).await,
+            Op::VerifyEmail => verify_email(self, call).await,
         }
     }
 }
@@ -111,5 +123,25 @@ async fn register(state: &Register, call: Call) -> Result<Reply, ApiError> {
     }
     let event = call.event(EventKind::UserCreated).username(&user.username);
     state.gate.observer().record(event).await;
+    // The verification message is queued, not sent: a transport that fails never fails the registration.
+    if let Err(e) = queue_verification(state.links.as_ref(), state.mail.as_ref(), &user.username, call.now).await {
+        let detail = format!("verification not queued: {}", cloudmind_security::store::error_chain(&e));
+        state.gate.observer().record(call.event(EventKind::DependencyDegraded).detail(detail)).await;
+    }
     Ok(Reply::json(StatusCode::CREATED, user.public()))
+}
+
+/// Spends a verification link: the address it was sent to becomes verified, if it is still the user's.
+async fn verify_email(state: &Register, call: Call) -> Result<Reply, ApiError> {
+    let req: LinkTokenRequest = call.body()?;
+    let username = token_username(&req.token).ok_or(ApiError::LinkInvalid)?;
+    let record = state
+        .links
+        .take(&username, LinkKind::VerifyEmail, &token_hash(&req.token), call.now)
+        .await?
+        .ok_or(ApiError::LinkInvalid)?;
+    // A link for an address changed since verifies nothing.
+    let user = state.users.set_email_verified(&username, &record.email).await?.ok_or(ApiError::LinkInvalid)?;
+    state.gate.observer().record(call.event(EventKind::EmailVerified).username(&user.username)).await;
+    Ok(Reply::json(StatusCode::OK, user.public()))
 }

@@ -91,7 +91,9 @@ macro_rules! registry {
         impl App {
             pub async fn build(wiring: &Wiring) -> Result<Self, WiringError> {
                 // Boxed: six nested init futures in one would overflow the compiler's layout depth.
-                Ok(Self { $($field: Box::pin(<$function>::build(wiring)).await?),* })
+                let app = Self { $($field: Box::pin(<$function>::build(wiring)).await?),* };
+                start_mail_worker(wiring).await?;
+                Ok(app)
             }
 
             /// Answers a request as the function `id`'s Lambda would.
@@ -111,6 +113,18 @@ registry! {
     Protected(protected): cloudmind_protected::Protected,
     Admin(admin): cloudmind_admin::Admin,
     Health(health): cloudmind_health::Health,
+}
+
+/// Runs the mail worker in this process: the jobs the functions queue are spawned on the runtime at once (the
+/// local server and the tests; in AWS the `mailer` function runs them from the table's stream).
+async fn start_mail_worker(wiring: &Wiring) -> Result<(), WiringError> {
+    let Some(queue) = wiring.in_process_queue() else { return Ok(()) };
+    let worker = std::sync::Arc::new(Box::pin(cloudmind_mailer::MailWorker::build(wiring)).await?);
+    queue.set_runner(std::sync::Arc::new(move |job| {
+        let worker = worker.clone();
+        Box::pin(async move { worker.run(job).await }) as futures_util::future::BoxFuture<'static, ()>
+    }));
+    Ok(())
 }
 
 /// Every route of the bundle, with its function.

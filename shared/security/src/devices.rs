@@ -38,7 +38,8 @@ pub trait DeviceStore: Send + Sync {
     /// The device if it exists, belongs to `username`, has not expired and was issued after the user's last
     /// revoke-all (`None` otherwise: the login is then an ordinary one).
     async fn get(&self, id: &str, username: &str, now: Millis) -> Result<Option<DeviceRecord>, StoreError>;
-    async fn revoke(&self, id: &str) -> Result<(), StoreError>;
+    /// Revokes the device `id` of `username`.
+    async fn revoke(&self, username: &str, id: &str) -> Result<(), StoreError>;
     /// Revokes every device of `username` issued up to `now`; the mark is kept for `keep_ms` (the longest a device
     /// lives), after which no device it could revoke is left.
     async fn revoke_all(&self, username: &str, now: Millis, keep_ms: Millis) -> Result<(), StoreError>;

@@ -43,6 +43,14 @@ macro_rules! event_kinds {
                         | EventKind::PasswordChange
                         | EventKind::ClientUnblocked
                         | EventKind::UserUnlocked
+                        | EventKind::EmailVerified
+                        | EventKind::PasswordResetRequest
+                        | EventKind::PasswordReset
+                        | EventKind::UserDisabled
+                        | EventKind::UserEnabled
+                        | EventKind::UserDeleted
+                        | EventKind::PasskeyAdded
+                        | EventKind::PasskeyRemoved
                 )
             }
 
@@ -80,6 +88,15 @@ event_kinds! {
     MfaFail => "authn_mfa_fail",
     DeviceTrusted => "authn_device_trusted",
     DevicesRevoked => "authn_devices_revoked",
+    EmailVerified => "user_email_verified",
+    PasswordResetRequest => "authn_password_reset_request",
+    PasswordReset => "authn_password_reset",
+    UserDisabled => "user_disabled",
+    UserEnabled => "user_enabled",
+    UserDeleted => "user_deleted",
+    PasskeyAdded => "authn_passkey_added",
+    PasskeyRemoved => "authn_passkey_removed",
+    PasskeyFail => "authn_passkey_fail",
 }
 
 /// The most characters of an event's detail (and of anything a client chose in it).
@@ -192,7 +209,7 @@ mod tests {
         for kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
         }
-        assert_eq!(EventKind::ALL.len(), 26);
+        assert_eq!(EventKind::ALL.len(), 35);
         assert_eq!(EventKind::parse("nope"), None);
     }
 

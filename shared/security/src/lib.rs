@@ -9,6 +9,7 @@
 //!
 //! Run its unit tests with `cargo test -p cloudmind-security`.
 
+pub mod account;
 pub mod breach;
 pub mod clock;
 pub mod credentials;
@@ -18,7 +19,9 @@ pub mod hashing;
 pub mod headers;
 pub mod ids;
 pub mod keys;
+pub mod links;
 pub mod lockout;
+pub mod mail;
 pub mod mfa;
 pub mod password;
 pub mod problem;

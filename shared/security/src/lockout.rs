@@ -113,6 +113,8 @@ pub trait LockoutStore: Send + Sync {
     async fn clear(&self, username: &str) -> Result<(), StoreError>;
     /// Gives back a slot taken by [`LockoutStore::acquire`] whose attempt got no verdict.
     async fn release(&self, username: &str, now: Millis) -> Result<(), StoreError>;
+    /// Until when the name is locked at `now` (`None`: it is not), without taking a slot (the admin's view).
+    async fn locked_until(&self, username: &str, now: Millis) -> Result<Option<Millis>, StoreError>;
 }
 
 #[cfg(test)]

@@ -73,6 +73,8 @@ pub trait MfaStore: Send + Sync {
 pub struct MfaKeys {
     aead: std::sync::Arc<LessSafeKey>,
     recovery: hmac::Key,
+    /// Keys the pseudonyms of erased users in the audit trail.
+    pseudonym: hmac::Key,
 }
 
 impl std::fmt::Debug for MfaKeys {
@@ -98,12 +100,22 @@ impl MfaKeys {
         };
         let aead_key = derive(b"cloudmind-mfa-seal\0");
         let hmac_key = derive(b"cloudmind-mfa-recovery\0");
+        let pseudonym_key = derive(b"cloudmind-pseudonym\0");
         let unbound = UnboundKey::new(&AES_256_GCM, aead_key.as_ref())
             .unwrap_or_else(|_| unreachable!("a SHA-256 digest is an AES-256 key"));
         Self {
             aead: std::sync::Arc::new(LessSafeKey::new(unbound)),
             recovery: hmac::Key::new(hmac::HMAC_SHA256, hmac_key.as_ref()),
+            pseudonym: hmac::Key::new(hmac::HMAC_SHA256, pseudonym_key.as_ref()),
         }
+    }
+
+    /// What an erased user is called in the audit trail: `~erased:` and 16 hex digits of a keyed hash of the user's
+    /// id, stable per user (its events stay together) and never a username (`~` is no username character, so it
+    /// can neither be registered nor get a user's copy of events).
+    pub fn pseudonym(&self, user_id: &str) -> String {
+        let tag = hmac::sign(&self.pseudonym, user_id.as_bytes());
+        format!("~erased:{}", hex::encode(&tag.as_ref()[..8]))
     }
 
     /// `secret` sealed for `username`: base64url of nonce ‖ ciphertext ‖ tag.

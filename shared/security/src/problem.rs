@@ -63,6 +63,15 @@ pub enum ApiError {
         retry_after: u64,
     },
     ServiceUnavailable,
+    /// A verification or reset token that is unknown, used or expired (one code for all three).
+    LinkInvalid,
+    /// The right password for an account whose address is not verified (`REQUIRE_VERIFIED_EMAIL`).
+    EmailNotVerified,
+    /// The right password for a disabled account.
+    AccountDisabled,
+    EmailAlreadyVerified,
+    /// The request conflicts with the state of the resource (an admin disabling themself).
+    Conflict,
     /// Every password-hashing place is taken: 503 with `Retry-After`, nothing counted.
     Busy {
         retry_after: u64,
@@ -138,16 +147,21 @@ impl ApiError {
     /// The HTTP status of this refusal.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::ValidationFailed(_) | Self::MaliciousInput => StatusCode::BAD_REQUEST,
+            Self::ValidationFailed(_) | Self::MaliciousInput | Self::LinkInvalid => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } | Self::TokenExpired | Self::TokenRevoked | Self::InvalidCredentials => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::Forbidden | Self::IpBlocked { .. } | Self::RegistrationDisabled | Self::MfaRequired { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Forbidden
+            | Self::IpBlocked { .. }
+            | Self::RegistrationDisabled
+            | Self::MfaRequired { .. }
+            | Self::EmailNotVerified
+            | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UsernameTaken | Self::MfaAlreadyEnabled => StatusCode::CONFLICT,
+            Self::UsernameTaken | Self::MfaAlreadyEnabled | Self::EmailAlreadyVerified | Self::Conflict => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -181,6 +195,11 @@ impl ApiError {
             Self::AccountLocked { .. } => "account_locked",
             Self::RateLimited { .. } => "rate_limited",
             Self::ServiceUnavailable | Self::Busy { .. } => "service_unavailable",
+            Self::LinkInvalid => "link_invalid",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::AccountDisabled => "account_disabled",
+            Self::EmailAlreadyVerified => "email_already_verified",
+            Self::Conflict => "conflict",
             Self::Internal => "internal_error",
         }
     }
@@ -207,6 +226,11 @@ impl ApiError {
             Self::AccountLocked { .. } => "Account locked",
             Self::RateLimited { .. } => "Too many requests",
             Self::ServiceUnavailable | Self::Busy { .. } => "Service unavailable",
+            Self::LinkInvalid => "The link is not valid",
+            Self::EmailNotVerified => "E-mail address not verified",
+            Self::AccountDisabled => "Account disabled",
+            Self::EmailAlreadyVerified => "E-mail address already verified",
+            Self::Conflict => "Conflict",
             Self::Internal => "Internal error",
         }
     }
@@ -239,6 +263,11 @@ impl ApiError {
             }
             Self::RateLimited { retry_after } => format!("Rate limit exceeded; retry in {retry_after} s."),
             Self::ServiceUnavailable => "A dependency is unavailable; try again shortly.".into(),
+            Self::LinkInvalid => "The link is unknown, used or expired; ask for a new one.".into(),
+            Self::EmailNotVerified => "Verify your e-mail address first: follow the link in the message we sent.".into(),
+            Self::AccountDisabled => "This account is disabled.".into(),
+            Self::EmailAlreadyVerified => "The e-mail address is already verified.".into(),
+            Self::Conflict => "The request conflicts with the current state of the resource.".into(),
             Self::Busy { retry_after } => format!("The server is busy; retry in {retry_after} s."),
             Self::Internal => "An internal error occurred.".into(),
         }
@@ -262,6 +291,8 @@ impl ApiError {
             | Self::AccountLocked { retry_after }
             | Self::RateLimited { retry_after }
             | Self::Busy { retry_after } => problem.header("retry-after", retry_after.to_string()),
+            // A dependency that is down comes back in seconds, or the caller should back off and try again.
+            Self::ServiceUnavailable => problem.header("retry-after", "1"),
             Self::MethodNotAllowed { allow } => problem.header("allow", allowed(allow)),
             Self::MfaRequired { mfa_token, expires_in } => {
                 use secrecy::ExposeSecret as _;

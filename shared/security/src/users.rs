@@ -32,6 +32,9 @@ pub struct User {
     /// MFA (TOTP) state: sealed secrets, the last step used, recovery-code hashes.
     #[serde(default)]
     pub mfa: MfaState,
+    /// The owner followed a verification link sent to `email` (a change of address clears it).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 impl User {
@@ -56,6 +59,7 @@ impl User {
             token_generation: 0,
             disabled: false,
             mfa: MfaState::default(),
+            email_verified: false,
         }
     }
 
@@ -77,7 +81,17 @@ impl User {
             "roles": self.roles,
             "created_at": rfc3339(self.created_at),
             "mfa_enabled": self.mfa.enabled,
+            "email_verified": self.email_verified,
         })
+    }
+
+    /// The user as an administrator sees it: [`User::public`] with `disabled` and `locked` (the lockout, read by the
+    /// caller).
+    pub fn admin_view(&self, locked: bool) -> Value {
+        let mut view = self.public();
+        view["disabled"] = json!(self.disabled);
+        view["locked"] = json!(locked);
+        view
     }
 
     pub fn has_role(&self, role: &str) -> bool {
@@ -98,6 +112,7 @@ impl User {
             token_generation: 0,
             disabled: false,
             mfa: MfaState::default(),
+            email_verified: false,
         }
     }
 }
@@ -132,6 +147,24 @@ pub trait UserStore: Send + Sync {
     async fn rehash(&self, username: &str, old: &str, new: &str) -> Result<bool, StoreError>;
     /// Grants a role (used to create the first admin).
     async fn add_role(&self, username: &str, role: &str) -> Result<User, StoreError>;
+    /// Marks the address verified if it is still `email` (a link for an address changed since verifies nothing):
+    /// the updated user, or `None` when the address changed or the user is gone.
+    async fn set_email_verified(&self, username: &str, email: &str) -> Result<Option<User>, StoreError>;
+    /// Disables or enables the account. Disabling also bumps the token generation (at `now`), so every session,
+    /// access token, device token and pending MFA step of the user ends at once.
+    async fn set_disabled(&self, username: &str, disabled: bool, now: Millis) -> Result<User, StoreError>;
+    /// Users in username order whose name starts with `prefix`, after the username `after` (exclusive), at most
+    /// `limit`; the second value is the last username of the page when more may follow.
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<User>, Option<String>), StoreError>;
+    /// Every account whose address is `email` (compared as stored: the domain lower-cased).
+    async fn by_email(&self, email: &str) -> Result<Vec<User>, StoreError>;
+    /// Deletes the user item (the last step of an erasure); `false` when it was already gone.
+    async fn delete(&self, username: &str) -> Result<bool, StoreError>;
     /// A cheap round trip to the store, for `/health`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

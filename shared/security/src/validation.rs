@@ -255,9 +255,49 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
+/// `POST /api/v1/auth/email/verify`: the token of a verification link.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct LinkTokenRequest {
+    #[validate(length(min = 1, max = 512, message = "must be 1 to 512 characters"))]
+    pub token: String,
+}
+
+/// `POST /api/v1/auth/password/forgot`.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotPasswordRequest {
+    #[validate(
+        email(message = "must be a valid e-mail address"),
+        length(max = 254, message = "must be a valid e-mail address")
+    )]
+    pub email: String,
+}
+
+/// `POST /api/v1/auth/password/reset`.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    #[validate(length(min = 1, max = 512, message = "must be 1 to 512 characters"))]
+    pub token: String,
+    #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
+    pub new_password: String,
+}
+
+/// `DELETE /api/v1/me`: the password again, and a code when MFA is on.
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct EraseRequest {
+    #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
+    pub password: String,
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    #[serde(default, deserialize_with = "present")]
+    pub code: Option<String>,
+}
+
 /// The JSON fields that hold secrets: never scanned, never echoed, never logged.
 pub const SECRET_FIELDS: &[&str] =
-    &["password", "current_password", "new_password", "refresh_token", "mfa_token", "code", "device_token"];
+    &["password", "current_password", "new_password", "refresh_token", "mfa_token", "code", "device_token", "token"];
 
 /// Parses and validates a JSON body into `T`; every problem becomes `validation_failed` without the value.
 pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {

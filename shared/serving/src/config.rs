@@ -73,6 +73,8 @@ pub struct Infrastructure {
     pub secrets_endpoint: Option<String>,
     /// `JWT_KEY_REFRESH_SECONDS`: how long fetched keys are trusted before they are fetched again.
     pub key_refresh_seconds: u64,
+    /// `SES_ENDPOINT`: an emulator for SES v2.
+    pub ses_endpoint: Option<String>,
 }
 
 impl Infrastructure {
@@ -132,6 +134,8 @@ pub struct Settings {
     /// `APP_BASE_URL`: where a person or a client reaches this service (links in mail, the well-known documents when
     /// the issuer is not a URL); default `http://127.0.0.1:8000`.
     pub app_base_url: String,
+    /// Whether `APP_BASE_URL` was set (unset, the well-known documents name the URL API Gateway was reached at).
+    pub app_base_url_set: bool,
     /// `BREACHED_PASSWORD_API`: the base URL of a k-anonymity range service (`<base>/range/ABCDE`); unset or empty,
     /// the bundled list alone.
     pub breached_password_api: Option<String>,
@@ -139,6 +143,34 @@ pub struct Settings {
     pub device_token_ms: u64,
     pub slow_request_ms: u64,
     pub sessions: SessionPolicy,
+    pub mail: MailSettings,
+    /// `REQUIRE_VERIFIED_EMAIL` (false): the right password of an unverified address is refused (403).
+    pub require_verified_email: bool,
+}
+
+/// Where mail leaves through, and the lifetimes of the links it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// `MAIL_FROM`: the sender (`CloudMind <no-reply@localhost>`); with SES, a verified identity.
+    pub from: String,
+    /// `MAIL_OUTBOX_DIR` (`.tmp/outbox`): the folder of the file transport.
+    pub outbox_dir: String,
+    /// `EMAIL_TOKEN_MINUTES` (1440) and `RESET_TOKEN_MINUTES` (30), in milliseconds.
+    pub verify_link_ms: u64,
+    pub reset_link_ms: u64,
+}
+
+/// `MAIL_TRANSPORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTransport {
+    /// One RFC 5322 file a message (the embedded default).
+    File,
+    /// Amazon SES v2 `SendEmail`.
+    Ses,
+    /// No transport (`none`: a stack deployed without a sender). Every message fails, logged and audited as
+    /// `sys_dependency_degraded`; what the requests answered does not change.
+    None,
 }
 
 /// How long sessions live and how a spent refresh token is treated.
@@ -197,6 +229,7 @@ impl Settings {
             jwt_secret_arn: var("JWT_SECRET_ARN"),
             secrets_endpoint: var("SECRETS_MANAGER_ENDPOINT"),
             key_refresh_seconds: number(&var, "JWT_KEY_REFRESH_SECONDS", 300)?,
+            ses_endpoint: var("SES_ENDPOINT"),
         };
         if !(1..=1_000).contains(&infrastructure.audit_shards) {
             return Err(ConfigError::Invalid { name: "AUDIT_SHARDS", reason: "must be 1 to 1000".into() });
@@ -300,7 +333,26 @@ impl Settings {
             blocks,
             allowed_origins: parse_origins(var("ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
             registration_enabled: flag(&var, "REGISTRATION_ENABLED", true)?,
+            mail: MailSettings {
+                transport: match var("MAIL_TRANSPORT").as_deref() {
+                    None | Some("file") => MailTransport::File,
+                    Some("ses") => MailTransport::Ses,
+                    Some("none") => MailTransport::None,
+                    Some(other) => {
+                        return Err(ConfigError::Invalid {
+                            name: "MAIL_TRANSPORT",
+                            reason: format!("{other} is not ses, file or none"),
+                        });
+                    }
+                },
+                from: var("MAIL_FROM").unwrap_or_else(|| "CloudMind <no-reply@localhost>".into()),
+                outbox_dir: var("MAIL_OUTBOX_DIR").unwrap_or_else(|| ".tmp/outbox".into()),
+                verify_link_ms: whole_minutes_ms(&var, "EMAIL_TOKEN_MINUTES", 1_440)?,
+                reset_link_ms: whole_minutes_ms(&var, "RESET_TOKEN_MINUTES", 30)?,
+            },
+            require_verified_email: flag(&var, "REQUIRE_VERIFIED_EMAIL", false)?,
             app_base_url: var("APP_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8000".into()),
+            app_base_url_set: var("APP_BASE_URL").is_some(),
             breached_password_api: breach_api(var("BREACHED_PASSWORD_API"))?,
             device_token_ms: ten_years(
                 number::<u64>(&var, "DEVICE_TOKEN_DAYS", 30)?.saturating_mul(86_400_000),
@@ -319,15 +371,16 @@ impl Settings {
         self.environment.eq_ignore_ascii_case("production") || self.environment.eq_ignore_ascii_case("prod")
     }
 
-    /// The base URL of the well-known documents: the issuer (`JWT_ISSUER`) when it is an `https://` or `http://`
-    /// URL (what an API Gateway JWT authorizer needs: it fetches `<issuer>/.well-known/openid-configuration`), else
-    /// `APP_BASE_URL`.
-    pub fn public_base_url(&self) -> String {
+    /// The base URL of the well-known documents when the settings name one: the issuer (`JWT_ISSUER`) when it is an
+    /// `https://` or `http://` URL (what an API Gateway JWT authorizer needs: it fetches
+    /// `<issuer>/.well-known/openid-configuration`), else `APP_BASE_URL` when set. `None`: the URL the request
+    /// reached (API Gateway's domain and stage), else the `APP_BASE_URL` default.
+    pub fn public_base_url(&self) -> Option<String> {
         let issuer = &self.token.issuer;
         if issuer.starts_with("https://") || issuer.starts_with("http://") {
-            issuer.clone()
+            Some(issuer.clone())
         } else {
-            self.app_base_url.clone()
+            self.app_base_url_set.then(|| self.app_base_url.clone())
         }
     }
 

@@ -9,10 +9,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use cloudmind_security::ApiError;
+use cloudmind_security::account::AccountData;
 use cloudmind_security::breach::BreachedPasswords;
 use cloudmind_security::devices::DeviceStore;
 use cloudmind_security::events::EventSink;
+use cloudmind_security::links::LinkStore;
 use cloudmind_security::lockout::LockoutStore;
+use cloudmind_security::mail::{MailQueue, Mailer};
 use cloudmind_security::mfa::{MfaKeys, MfaStore};
 use cloudmind_security::ratelimit::Limiter;
 use cloudmind_security::sessions::SessionStore;
@@ -72,6 +75,14 @@ pub enum Port {
     Keys,
     /// Sessions and refresh-token hashes (logins, refreshes, logouts, the sessions list).
     SessionRecords,
+    /// Mailed links (verification, reset) and their send limits.
+    Links,
+    /// The queue of mail jobs (a security-table item in AWS).
+    MailQueue,
+    /// The mail transport: SES in AWS.
+    Mail,
+    /// Everything stored under a user (an erasure, an export).
+    Account,
 }
 
 /// Why a port could not be built. Never contains a secret.
@@ -117,6 +128,14 @@ pub trait Ports: Send + Sync {
     fn devices(&self) -> impl Future<Output = PortResult<Arc<dyn DeviceStore>>> + Send;
     /// The breached-password check.
     fn breach(&self) -> impl Future<Output = PortResult<Arc<dyn BreachedPasswords>>> + Send;
+    /// Mailed links.
+    fn links(&self) -> impl Future<Output = PortResult<Arc<dyn LinkStore>>> + Send;
+    /// The queue to the mail worker.
+    fn mail_queue(&self) -> impl Future<Output = PortResult<Arc<dyn MailQueue>>> + Send;
+    /// The mail transport (the mail worker's).
+    fn mailer(&self) -> impl Future<Output = PortResult<Arc<dyn Mailer>>> + Send;
+    /// What is stored under a user besides the user item.
+    fn account_data(&self) -> impl Future<Output = PortResult<Arc<dyn AccountData>>> + Send;
 
     /// Where what happens is reported: the log, the metrics and the audit trail.
     fn observer(&self) -> impl Future<Output = PortResult<Observer>> + Send {

@@ -27,13 +27,16 @@ use cloudmind_adapters::aws::redis::RedisLimiter;
 use cloudmind_adapters::aws::secrets::SecretsKeys;
 use cloudmind_adapters::breach::RangeCheck;
 use cloudmind_adapters::memory::{
-    MemoryDevices, MemoryEvents, MemoryLimiter, MemoryLockouts, MemoryMfa, MemorySessionStore, MemorySessions,
-    MemoryUsers,
+    FileOutbox, InProcessQueue, MemoryAccountData, MemoryDevices, MemoryEvents, MemoryLimiter, MemoryLinks,
+    MemoryLockouts, MemoryMfa, MemorySessionStore, MemorySessions, MemoryUsers,
 };
+use cloudmind_security::account::AccountData;
 use cloudmind_security::breach::{BreachedPasswords, BundledList};
 use cloudmind_security::devices::DeviceStore;
 use cloudmind_security::events::EventSink;
+use cloudmind_security::links::LinkStore;
 use cloudmind_security::lockout::LockoutStore;
+use cloudmind_security::mail::{MailQueue, Mailer};
 use cloudmind_security::mfa::{MfaKeys, MfaStore};
 use cloudmind_security::ratelimit::Limiter;
 use cloudmind_security::sessions::SessionStore;
@@ -43,7 +46,7 @@ use cloudmind_security::users::{SessionLookup, UserStore};
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
-use cloudmind_serving::config::{KeySource, Settings};
+use cloudmind_serving::config::{KeySource, MailTransport, Settings};
 use cloudmind_serving::function::{Function, Port, PortResult, Ports, WiringError, answer};
 use lambda_http::service_fn;
 
@@ -59,6 +62,7 @@ enum Stores {
         records: Arc<MemorySessionStore>,
         mfa: Arc<MemoryMfa>,
         devices: Arc<MemoryDevices>,
+        links: Arc<MemoryLinks>,
     },
 }
 
@@ -93,6 +97,11 @@ pub struct Wiring {
     mfa: OnceCell<Arc<dyn MfaStore>>,
     devices: OnceCell<Arc<dyn DeviceStore>>,
     mfa_keys: OnceCell<MfaKeys>,
+    links: OnceCell<Arc<dyn LinkStore>>,
+    account: OnceCell<Arc<dyn AccountData>>,
+    mailer: OnceCell<Arc<dyn Mailer>>,
+    /// The mail queue of a process that runs its own mail worker (not a Lambda function), shared by every clone.
+    in_process: Arc<InProcessQueue>,
     used: Arc<Mutex<BTreeSet<Port>>>,
 }
 
@@ -125,8 +134,17 @@ impl Wiring {
             mfa: OnceCell::new(),
             devices: OnceCell::new(),
             mfa_keys: OnceCell::new(),
+            links: OnceCell::new(),
+            account: OnceCell::new(),
+            mailer: OnceCell::new(),
+            in_process: Arc::default(),
             used: Arc::default(),
         }
+    }
+
+    /// The in-process mail queue, whose worker the local server sets (`None` in Lambda: the queue is a table).
+    pub fn in_process_queue(&self) -> Option<Arc<InProcessQueue>> {
+        (!self.lambda).then(|| self.in_process.clone())
     }
 
     /// The ports asked for so far (the template grants a function exactly what its ports need).
@@ -156,6 +174,7 @@ impl Wiring {
                     return Ok(Stores::Memory {
                         mfa: Arc::new(MemoryMfa::new(users.clone())),
                         devices: Arc::default(),
+                        links: Arc::default(),
                         users,
                         lockouts: Arc::default(),
                         events: Arc::default(),
@@ -368,6 +387,63 @@ impl Ports for Wiring {
             Ok(MfaKeys::derive(&SecretString::from(cloudmind_security::ids::random_hex(32))))
         });
         Ok(keys.await?.clone())
+    }
+
+    async fn links(&self) -> PortResult<Arc<dyn LinkStore>> {
+        self.store_port(Port::Links, &self.links, |stores| -> Arc<dyn LinkStore> {
+            match stores {
+                Stores::Dynamo(s) => s.clone(),
+                Stores::Memory { links, .. } => links.clone(),
+            }
+        })
+        .await
+    }
+
+    /// In Lambda a table's stream feeds the `mailer` function; elsewhere this process runs the worker itself.
+    async fn mail_queue(&self) -> PortResult<Arc<dyn MailQueue>> {
+        self.mark(Port::MailQueue);
+        if !self.lambda {
+            return Ok(self.in_process.clone());
+        }
+        match self.stores().await? {
+            Stores::Dynamo(s) => Ok(s.clone()),
+            Stores::Memory { .. } => Err(WiringError::Required("USERS_TABLE and SECURITY_TABLE")),
+        }
+    }
+
+    async fn mailer(&self) -> PortResult<Arc<dyn Mailer>> {
+        self.mark(Port::Mail);
+        let mail = &self.settings.mail;
+        let mailer = self
+            .mailer
+            .get_or_init(|| async {
+                match mail.transport {
+                    MailTransport::Ses => {
+                        let endpoint = self.settings.infrastructure.ses_endpoint.as_deref();
+                        let client = aws::ses_client(self.sdk().await, endpoint);
+                        Arc::new(cloudmind_adapters::aws::ses::SesMailer::new(client, mail.from.clone()))
+                            as Arc<dyn Mailer>
+                    }
+                    MailTransport::File => Arc::new(FileOutbox::new(&mail.outbox_dir, mail.from.clone())),
+                    MailTransport::None => Arc::new(cloudmind_adapters::memory::NoTransport),
+                }
+            })
+            .await;
+        Ok(mailer.clone())
+    }
+
+    async fn account_data(&self) -> PortResult<Arc<dyn AccountData>> {
+        self.store_port(Port::Account, &self.account, |stores| -> Arc<dyn AccountData> {
+            match stores {
+                Stores::Dynamo(s) => s.clone(),
+                Stores::Memory { records, devices, links, .. } => Arc::new(MemoryAccountData {
+                    sessions: records.clone(),
+                    devices: devices.clone(),
+                    links: links.clone(),
+                }),
+            }
+        })
+        .await
     }
 
     /// The range API at `BREACHED_PASSWORD_API` (the bundled list when it fails), or the bundled list alone.

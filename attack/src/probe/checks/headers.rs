@@ -12,7 +12,7 @@ impl Probe {
         if a.status != 200 {
             return Ok(inconclusive(format!("GET /health answered {} (not healthy), headers not judged", a.brief())));
         }
-        let faults = header_faults(&a);
+        let faults = header_faults(&a, "/health");
         Ok(if faults.is_empty() {
             pass("GET /health 200: all 11 headers, nothing disclosed")
         } else {
@@ -46,7 +46,7 @@ impl Probe {
                 limited_count += 1;
                 continue;
             }
-            let mut f = header_faults(&a);
+            let mut f = header_faults(&a, "");
             f.extend(problem_faults(&a));
             if a.status != want {
                 f.push(format!("status {} instead of {want}", a.status));

@@ -23,6 +23,9 @@ use super::inputs::FAMILIES;
 use super::jwt::Parts;
 use super::{Args, Status, random_hex};
 
+/// The address of every account the probe registers.
+const PROBE_ADDRESS: &str = "probe@example.com";
+
 /// The body fields of free text (`display_name`): the detector leaves line breaks in them to validation.
 const FREE_TEXT: &[&str] = &["display_name"];
 
@@ -46,6 +49,7 @@ pub enum CheckId {
     RatelimitSpoofedForwarding,
     EnumerationResponse,
     EnumerationTiming,
+    EnumerationReset,
     InjectionSql,
     InjectionXss,
     InjectionTraversal,
@@ -74,6 +78,7 @@ impl CheckId {
         Self::RatelimitSpoofedForwarding,
         Self::EnumerationResponse,
         Self::EnumerationTiming,
+        Self::EnumerationReset,
         Self::InjectionSql,
         Self::InjectionXss,
         Self::InjectionTraversal,
@@ -103,6 +108,7 @@ impl CheckId {
             Self::RatelimitSpoofedForwarding => "ratelimit.spoofed_forwarding",
             Self::EnumerationResponse => "enumeration.response",
             Self::EnumerationTiming => "enumeration.timing",
+            Self::EnumerationReset => "enumeration.reset",
             Self::InjectionSql => "injection.sql",
             Self::InjectionXss => "injection.xss",
             Self::InjectionTraversal => "injection.traversal",
@@ -143,6 +149,9 @@ impl CheckId {
             Self::RatelimitSpoofedForwarding => "a forged X-Forwarded-For (and kin) does not lift the limit",
             Self::EnumerationResponse => "unknown user and wrong password get the same answer",
             Self::EnumerationTiming => "unknown user and wrong password take the same time (Mann–Whitney U)",
+            Self::EnumerationReset => {
+                "a reset for an address with accounts and for one without: same answer, same time (Mann–Whitney U)"
+            }
             Self::InjectionSql => "SQL injection on every input",
             Self::InjectionXss => "cross-site scripting on every input",
             Self::InjectionTraversal => "path traversal on every input",
@@ -215,12 +224,28 @@ const REQUIRED: &[(&str, ValueTest)] = &[
     ("x-request-id", |v| !v.is_empty()),
 ];
 
-/// What is wrong with an answer's security headers (empty when nothing).
-pub fn header_faults(a: &Answer) -> Vec<String> {
+/// The one answer that may be cached: a well-known document (the key set, the discovery document) that a verifier
+/// keeps for at most five minutes (API.md, "Tokens any service can verify").
+fn cacheable_document(v: &str) -> bool {
+    let mut directives = v.split(',').map(str::trim);
+    directives.next() == Some("public")
+        && directives
+            .next()
+            .and_then(|d| d.strip_prefix("max-age="))
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_some_and(|s| s <= 300)
+        && directives.next().is_none()
+}
+
+/// What is wrong with an answer's security headers (empty when nothing). `path`: the request's (a successful
+/// answer under `/.well-known/` may be cached for five minutes instead of `no-store`).
+pub fn header_faults(a: &Answer, path: &str) -> Vec<String> {
     let mut faults = Vec::new();
+    let well_known = a.status == 200 && path.starts_with("/.well-known/");
     for (name, ok) in REQUIRED {
         match a.header(name) {
             None => faults.push(format!("{name} missing")),
+            Some(v) if *name == "cache-control" && well_known && cacheable_document(v) => {}
             Some(v) if !ok(v) => faults.push(format!("{name}: {v:?}")),
             Some(_) => {}
         }
@@ -308,6 +333,7 @@ impl Probe {
             CheckId::RatelimitSpoofedForwarding => self.ratelimit(true).await,
             CheckId::EnumerationResponse => self.enumeration(false).await,
             CheckId::EnumerationTiming => self.enumeration(true).await,
+            CheckId::EnumerationReset => self.reset_enumeration().await,
             CheckId::BlockingAutomatic => self.blocking().await,
             CheckId::HeadersAllResponses => Ok(self.all_responses()),
             CheckId::ErrorsNo5xx => Ok(self.no_5xx()),
@@ -332,7 +358,7 @@ impl Probe {
                 .send(Req::json(
                     Method::POST,
                     "/api/v1/auth/register",
-                    &json!({"username": username, "email": "probe@example.com", "password": password}),
+                    &json!({"username": username, "email": PROBE_ADDRESS, "password": password}),
                 ))
                 .await?;
             match a.status {
@@ -379,5 +405,45 @@ impl Probe {
             .into());
         }
         Ok((id, login, parts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, cache_control: &str) -> Answer {
+        let mut headers = http::HeaderMap::new();
+        let all = [
+            ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+            ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+            ("cache-control", cache_control),
+            ("cross-origin-opener-policy", "same-origin"),
+            ("cross-origin-resource-policy", "same-origin"),
+            ("permissions-policy", "camera=(), geolocation=()"),
+            ("x-xss-protection", "0"),
+            ("x-request-id", "r-1"),
+        ];
+        for (name, value) in all {
+            headers.insert(name, value.parse().unwrap());
+        }
+        Answer { status, headers, body: Default::default(), elapsed: Default::default() }
+    }
+
+    #[test]
+    fn only_a_well_known_document_may_be_cached_and_for_five_minutes_at_most() {
+        assert!(header_faults(&answer(200, "no-store"), "/api/v1/me").is_empty());
+        assert!(header_faults(&answer(200, "public, max-age=300"), "/.well-known/jwks.json").is_empty());
+        for (status, value, path) in [
+            (200, "public, max-age=300", "/api/v1/me"),
+            (200, "public, max-age=86400", "/.well-known/jwks.json"),
+            (200, "public, max-age=300, immutable", "/.well-known/jwks.json"),
+            (404, "public, max-age=300", "/.well-known/nothing"),
+        ] {
+            assert!(!header_faults(&answer(status, value), path).is_empty(), "{status} {value} {path}");
+        }
     }
 }

@@ -75,17 +75,26 @@ pub enum RestoreFrom {
     PointInTime { table: String, at_ms: u64 },
 }
 
+/// What the stack's table has that a restore does not copy, besides point-in-time recovery and deletion protection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// The TTL attribute (the security table's `expires_at`).
+    pub ttl: Option<&'a str>,
+    /// A stream of new images (the security table's: it feeds the mail worker).
+    pub stream: bool,
+}
+
 /// Restores into the new table `target` (which must not exist) and waits until it is active (real restores take
 /// minutes: up to `wait`). The restored table has the source's keys and indexes; point-in-time recovery, deletion
-/// protection and its TTL attribute, if it has one (`ttl`: the security table's `expires_at`), are turned on again
-/// here (DynamoDB copies none of them).
+/// protection and the `extras` are turned on again here (DynamoDB copies none of them). Answers the new stream's ARN
+/// when `extras` asked for one (the stack's `SecurityTableStreamOverride`).
 pub async fn restore(
     client: &Client,
     from: &RestoreFrom,
     target: &str,
-    ttl: Option<&str>,
+    extras: Extras<'_>,
     wait: Duration,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     match from {
         RestoreFrom::Backup(arn) => {
             client
@@ -134,7 +143,7 @@ pub async fn restore(
         .await
         .map_err(failed)?;
     client.update_table().table_name(target).deletion_protection_enabled(true).send().await.map_err(failed)?;
-    if let Some(attribute) = ttl {
+    if let Some(attribute) = extras.ttl {
         let spec =
             aws_sdk_dynamodb::types::TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build();
         let spec = spec.map_err(failed)?;
@@ -146,5 +155,14 @@ pub async fn restore(
             .await
             .map_err(failed)?;
     }
-    Ok(())
+    if !extras.stream {
+        return Ok(None);
+    }
+    let spec = aws_sdk_dynamodb::types::StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewImage)
+        .build()
+        .map_err(failed)?;
+    let updated = client.update_table().table_name(target).stream_specification(spec).send().await.map_err(failed)?;
+    Ok(updated.table_description().and_then(|t| t.latest_stream_arn()).map(str::to_string))
 }

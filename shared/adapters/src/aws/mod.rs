@@ -8,6 +8,7 @@ pub mod fallback;
 pub mod redis;
 pub mod rotation;
 pub mod secrets;
+pub mod ses;
 pub mod tables;
 pub mod trust;
 
@@ -107,6 +108,21 @@ pub fn secrets_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_secret
         }
     }
     aws_sdk_secretsmanager::Client::from_conf(config.build())
+}
+
+/// An SES v2 client for `endpoint`, or the SDK's default endpoint.
+pub fn ses_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_sesv2::Client {
+    let mut config = aws_sdk_sesv2::config::Builder::from(sdk);
+    if !trust::trusts_aws_roots_only(endpoint) {
+        config = config.http_client(trust::system_http_client());
+    }
+    if let Some(endpoint) = endpoint {
+        config = config.endpoint_url(endpoint);
+        if !has_credentials() && is_local_endpoint(endpoint) {
+            config = config.credentials_provider(emulator_credentials());
+        }
+    }
+    aws_sdk_sesv2::Client::from_conf(config.build())
 }
 
 /// Credentials for a local emulator when none are configured (moto accepts any).

@@ -35,9 +35,7 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
 /// `expires_at`; index `by_type` over `tpk`, `sk`); existing tables are kept.
 pub async fn create_tables(client: &Client, users: &str, security: &str) -> Result<Vec<String>, String> {
     let mut created = Vec::new();
-    let existing = client.list_tables().send().await.map_err(|e| DisplayErrorContext(&e).to_string())?;
-    let names = existing.table_names();
-    if !names.iter().any(|n| n == users) {
+    if !exists(client, users).await? {
         client
             .create_table()
             .table_name(users)
@@ -51,7 +49,7 @@ pub async fn create_tables(client: &Client, users: &str, security: &str) -> Resu
             .map_err(|e| DisplayErrorContext(&e).to_string())?;
         created.push(users.to_string());
     }
-    if !names.iter().any(|n| n == security) {
+    if !exists(client, security).await? {
         client
             .create_table()
             .table_name(security)
@@ -81,4 +79,13 @@ pub async fn create_tables(client: &Client, users: &str, security: &str) -> Resu
         created.push(security.to_string());
     }
     Ok(created)
+}
+
+/// Whether a table exists (one `DescribeTable`: a listing would need paging past 100 tables).
+async fn exists(client: &Client, table: &str) -> Result<bool, String> {
+    match client.describe_table().table_name(table).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(false),
+        Err(e) => Err(DisplayErrorContext(&e).to_string()),
+    }
 }

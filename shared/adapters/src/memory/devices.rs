@@ -41,8 +41,11 @@ impl DeviceStore for MemoryDevices {
             .filter(|d| d.username == username && d.expires_at > now && mark.is_none_or(|after| d.issued_at > after)))
     }
 
-    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
-        lock(&self.devices).remove(id);
+    async fn revoke(&self, username: &str, id: &str) -> Result<(), StoreError> {
+        let mut devices = lock(&self.devices);
+        if devices.get(id).is_some_and(|d| d.username == username) {
+            devices.remove(id);
+        }
         Ok(())
     }
 
@@ -50,6 +53,22 @@ impl DeviceStore for MemoryDevices {
         lock(&self.marks).insert(username.to_string(), (now, now.saturating_add(keep_ms)));
         lock(&self.devices).retain(|_, d| d.username != username || d.issued_at > now);
         Ok(())
+    }
+}
+
+impl MemoryDevices {
+    /// The user's live devices (an export).
+    pub fn of_user(&self, username: &str) -> Vec<DeviceRecord> {
+        lock(&self.devices).values().filter(|d| d.username == username).cloned().collect()
+    }
+
+    /// Forgets the user's devices and mark (an erasure); how many entries went.
+    pub fn purge(&self, username: &str) -> u64 {
+        let mut devices = lock(&self.devices);
+        let before = devices.len();
+        devices.retain(|_, d| d.username != username);
+        let gone = before - devices.len() + usize::from(lock(&self.marks).remove(username).is_some());
+        gone as u64
     }
 }
 
@@ -72,7 +91,9 @@ mod tests {
         assert!(store.get("a", "alice", 500).await.unwrap().is_none());
         store.put("b", &record("alice", 300)).await.unwrap();
         assert!(store.get("b", "alice", 500).await.unwrap().is_some(), "issued after the revoke-all");
-        store.revoke("b").await.unwrap();
+        store.revoke("bob", "b").await.unwrap();
+        assert!(store.get("b", "alice", 500).await.unwrap().is_some(), "only its user revokes a device");
+        store.revoke("alice", "b").await.unwrap();
         assert!(store.get("b", "alice", 500).await.unwrap().is_none());
     }
 }

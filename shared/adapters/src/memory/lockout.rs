@@ -90,6 +90,11 @@ impl LockoutStore for MemoryLockouts {
         Ok(())
     }
 
+    async fn locked_until(&self, username: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
+        let record = lock(&self.records).get(username).copied().unwrap_or_default().at(now);
+        Ok((record.locked_until > now).then_some(record.locked_until))
+    }
+
     async fn release(&self, username: &str, now: Millis) -> Result<(), StoreError> {
         let mut records = lock(&self.records);
         if let Some(record) = records.get_mut(username) {

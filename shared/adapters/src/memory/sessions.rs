@@ -39,6 +39,16 @@ impl MemorySessionStore {
     }
 }
 
+impl MemorySessionStore {
+    /// Forgets every session of the user (an erasure); how many went.
+    pub fn purge(&self, username: &str) -> u64 {
+        let mut sessions = lock(&self.sessions);
+        let before = sessions.len();
+        sessions.retain(|(name, _), _| name != username);
+        (before - sessions.len()) as u64
+    }
+}
+
 fn key(username: &str, sid: &str) -> (String, String) {
     (username.to_string(), sid.to_string())
 }

@@ -79,8 +79,11 @@ impl UserStore for MemoryUsers {
             if let Some(name) = &change.display_name {
                 u.display_name = name.clone();
             }
-            if let Some(email) = &change.email {
+            if let Some(email) = &change.email
+                && *email != u.email
+            {
                 u.email = email.clone();
+                u.email_verified = false;
             }
         })
     }
@@ -118,6 +121,50 @@ impl UserStore for MemoryUsers {
                 u.roles.push(role.to_string());
             }
         })
+    }
+
+    async fn set_email_verified(&self, username: &str, email: &str) -> Result<Option<User>, StoreError> {
+        let mut users = lock(&self.users);
+        Ok(users.get_mut(username).filter(|u| u.email == email).map(|u| {
+            u.email_verified = true;
+            u.clone()
+        }))
+    }
+
+    async fn set_disabled(&self, username: &str, disabled: bool, now: Millis) -> Result<User, StoreError> {
+        self.modify(username, |u| {
+            u.disabled = disabled;
+            if disabled {
+                u.token_generation += 1;
+                u.tokens_valid_after = Some(now);
+            }
+        })
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<User>, Option<String>), StoreError> {
+        let users = lock(&self.users);
+        let mut names: Vec<&String> =
+            users.keys().filter(|name| name.starts_with(prefix) && after.is_none_or(|a| name.as_str() > a)).collect();
+        names.sort();
+        let more = names.len() > limit;
+        let page: Vec<User> = names.into_iter().take(limit).filter_map(|n| users.get(n).cloned()).collect();
+        let next = if more { page.last().map(|u| u.username.clone()) } else { None };
+        Ok((page, next))
+    }
+
+    async fn by_email(&self, email: &str) -> Result<Vec<User>, StoreError> {
+        let mut found: Vec<User> = lock(&self.users).values().filter(|u| u.email == email).cloned().collect();
+        found.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(found)
+    }
+
+    async fn delete(&self, username: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.users).remove(username).is_some())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -21,6 +21,9 @@ pub struct Ctx {
     pub client_ip: String,
     /// The rate-limit subject of the client: `ip:<address>`, IPv6 as its /64.
     pub client_key: Subject,
+    /// Where the client reached the API, from API Gateway's request context (`https://<domain><stage or base
+    /// path>`, never from a header); `None` on the local server.
+    pub gateway_base: Option<String>,
 }
 
 impl Ctx {

@@ -28,7 +28,18 @@ pub(super) fn context(req: &Request) -> Ctx {
         request_id,
         client_ip: ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
         client_key: ip.map_or_else(Subject::unknown_ip, Subject::ip),
+        gateway_base: gateway_base(req),
     }
+}
+
+/// The API's base URL as API Gateway says the client reached it: its domain (the execute-api one or a custom
+/// domain) and what comes before the route in the path it received (the stage, or a custom domain's base path).
+fn gateway_base(req: &Request) -> Option<String> {
+    let Some(RequestContext::ApiGatewayV1(c)) = req.request_context_ref() else { return None };
+    let domain = c.domain_name.as_deref().filter(|d| !d.is_empty())?;
+    let full = c.path.as_deref().unwrap_or_default();
+    let prefix = full.strip_suffix(request_path(req).as_str()).unwrap_or_default().trim_end_matches('/');
+    Some(format!("https://{domain}{prefix}"))
 }
 
 /// The client IP: the socket (local server) or API Gateway's request context. Never `X-Forwarded-For`.

@@ -1,6 +1,7 @@
-//! Trusted devices in the security table: `DEVICE#<sha256 of the token>` items (TTL at their expiry) and a
-//! `USER#<username>` / `DEVICES` mark per user whose `valid_after` revokes every device issued up to it. A login
-//! reads both in one `BatchGetItem`.
+//! Trusted devices in the security table, under their user: `USER#<username>` / `DEVICE#<sha256 of the token>` items
+//! (TTL at their expiry) and a `USER#<username>` / `DEVICES` mark whose `valid_after` revokes every device issued up
+//! to it. A login reads both in one `BatchGetItem`; an erasure finds them with the rest of the user's partition.
+//! (Devices trusted before this layout, under `DEVICE#<hash>`, are not read: their next login is an ordinary one.)
 
 use std::collections::HashMap;
 
@@ -13,8 +14,8 @@ use cloudmind_security::devices::{DeviceRecord, DeviceStore};
 use super::DynamoStore;
 use super::items::{Item, condition_failed, get_n, get_s, n, s, ttl_seconds, unavailable};
 
-fn device_key(id: &str) -> Item {
-    Item::from([("pk".into(), s(format!("DEVICE#{id}"))), ("sk".into(), s("DEVICE"))])
+fn device_key(username: &str, id: &str) -> Item {
+    Item::from([("pk".into(), s(format!("USER#{username}"))), ("sk".into(), s(format!("DEVICE#{id}")))])
 }
 
 fn mark_key(username: &str) -> Item {
@@ -24,7 +25,7 @@ fn mark_key(username: &str) -> Item {
 #[async_trait]
 impl DeviceStore for DynamoStore {
     async fn put(&self, id: &str, record: &DeviceRecord) -> Result<(), StoreError> {
-        let mut item = device_key(id);
+        let mut item = device_key(&record.username, id);
         item.insert("username".into(), s(&record.username));
         item.insert("issued_ms".into(), n(record.issued_at));
         item.insert("expires_ms".into(), n(record.expires_at));
@@ -34,7 +35,7 @@ impl DeviceStore for DynamoStore {
 
     async fn get(&self, id: &str, username: &str, now: Millis) -> Result<Option<DeviceRecord>, StoreError> {
         let keys = KeysAndAttributes::builder()
-            .keys(device_key(id))
+            .keys(device_key(username, id))
             .keys(mark_key(username))
             .consistent_read(true)
             .build()
@@ -50,7 +51,7 @@ impl DeviceStore for DynamoStore {
                 .await
                 .map_err(|e| unavailable("dynamodb BatchGetItem", e))?;
             for item in out.responses.unwrap_or_default().into_values().flatten() {
-                if get_s(&item, "sk").as_deref() == Some("DEVICE") {
+                if get_s(&item, "sk").is_some_and(|sk| sk.starts_with("DEVICE#")) {
                     device = Some(DeviceRecord {
                         username: get_s(&item, "username").unwrap_or_default(),
                         issued_at: get_n(&item, "issued_ms").unwrap_or_default(),
@@ -69,11 +70,11 @@ impl DeviceStore for DynamoStore {
             .filter(|d| d.username == username && d.expires_at > now && mark.is_none_or(|after| d.issued_at > after)))
     }
 
-    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
+    async fn revoke(&self, username: &str, id: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.security)
-            .set_key(Some(device_key(id)))
+            .set_key(Some(device_key(username, id)))
             .send()
             .await
             .map(|_| ())

@@ -70,6 +70,7 @@ pub(super) fn user_item(u: &User) -> Item {
         ("created_at".into(), n(u.created_at)),
         ("token_generation".into(), n(u.token_generation)),
         ("disabled".into(), AttributeValue::Bool(u.disabled)),
+        ("email_verified".into(), AttributeValue::Bool(u.email_verified)),
     ]);
     if let Some(t) = u.tokens_valid_after {
         item.insert("tokens_valid_after".into(), n(t));
@@ -116,7 +117,16 @@ pub(super) fn parse_user(item: &Item) -> Result<User, StoreError> {
             last_step: get_n(item, "mfa_last_step").unwrap_or_default(),
             recovery: item.get("mfa_recovery").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default(),
         },
+        email_verified: item.get("email_verified").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
     })
+}
+
+/// The security-table entry that finds a user by address: `EMAIL#<SHA-256 of the address>` / `USER#<username>` (the
+/// address itself is not stored there). One per account; accounts sharing an address share the partition.
+pub(super) fn email_key(email: &str, username: &str) -> Item {
+    use sha2::Digest as _;
+    let hash = hex::encode(sha2::Sha256::digest(email.as_bytes()));
+    Item::from([("pk".into(), s(format!("EMAIL#{hash}"))), ("sk".into(), s(format!("USER#{username}")))])
 }
 
 /// The key of a login name's lockout item: `LOCKOUT#` and a hash of the name (salted with the table's name), never

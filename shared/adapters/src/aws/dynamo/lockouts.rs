@@ -60,6 +60,11 @@ impl DynamoStore {
 
 #[async_trait]
 impl LockoutStore for DynamoStore {
+    async fn locked_until(&self, username: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
+        let record = self.lockout_record(username, now).await?;
+        Ok((record.locked_until > now).then_some(record.locked_until))
+    }
+
     async fn acquire(&self, username: &str, policy: &LockoutPolicy, now: Millis) -> Result<Acquire, StoreError> {
         let expires = now + policy.duration_ms;
         let values = || {

@@ -6,8 +6,11 @@
 //! treated as absent (DynamoDB deletes expired items lazily, within days). Lockout slots and failures are single
 //! conditional `UpdateItem`s; a protected request's session lookup is one `BatchGetItem` over both tables.
 
+mod account;
 mod devices;
 mod events;
+mod links;
+pub mod mailjobs;
 
 pub use self::events::BY_TYPE;
 pub use self::users::BY_NAME;
