@@ -60,7 +60,7 @@ sam-validate: sam-tools ## cfn-lint and sam validate --lint on template.yaml
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region eu-west-1
 
-sam-build: sam-tools ## sam build: all seven functions in one cargo lambda build for arm64 (release profile), packaged by SAM
+sam-build: sam-tools ## sam build: every function from two cargo lambda builds for arm64 (release and release-size profiles, functions.tsv), packaged by SAM
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM) build --template template.yaml --build-in-source
 	@ls -l .aws-sam/build/*/bootstrap
 
@@ -79,13 +79,13 @@ clean: ## Remove build output
 # ---- sam build's makefile build method --------------------------------------------------------------------------
 # Every function in template.yaml has `BuildMethod: makefile`: `sam build` runs `make build-<LogicalId>` once per
 # function, in the source tree (`--build-in-source`, set in samconfig.toml; without it SAM would copy the whole
-# repository, target directory included, once per function), with ARTIFACTS_DIR set. Each call asks cargo for all
-# seven binaries at once: the first call compiles and links them (two cargo lambda builds, one per profile), the
-# other six find cargo's output fresh (about a second each) and only copy their binary.
+# repository, target directory included, once per function), with ARTIFACTS_DIR set. Each call asks cargo for every
+# function's binary at once: the first call compiles and links them (two cargo lambda builds, one per profile), the
+# others find cargo's output fresh (about a second each) and only copy their binary.
 #   LAMBDA_ARCH=arm64   (default; the template's default Architecture) cargo lambda build --arm64, once per profile
 #   LAMBDA_ARCH=x86_64  with `--parameter-overrides Architecture=x86_64`: the same with --x86-64
 # Each function is built with the profile functions.tsv names for it: `release` (speed: the hashing functions and
-# protected) or `release-size` (the others), so the seven come from two cargo lambda builds.
+# protected) or `release-size` (the others), so the eight come from two cargo lambda builds.
 #   LAMBDA_ARCH=host    the debug build of the workspace for this machine (make sam-local: sam local on the
 #                       host's architecture; the build make test made, so nothing is compiled again)
 LAMBDA_ARCH ?= arm64

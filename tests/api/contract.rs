@@ -366,6 +366,37 @@ fn openapi_lists_every_security_event_type() {
     assert_eq!(listed, kinds);
 }
 
+/// A body field the server treats as a secret (never scanned by the detector, never echoed or logged) is
+/// `writeOnly` in openapi.yaml wherever a request schema has it, and the other way round: the probe and clients read
+/// `writeOnly` to know which fields take any character (an XSS payload in a reset token is a bad link, not an
+/// attack).
+#[test]
+fn openapi_marks_exactly_the_secret_body_fields_write_only() {
+    use cloudmind_security::validation::SECRET_FIELDS;
+    let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(root().join("openapi.yaml")).unwrap()).unwrap();
+    let mut wrong = Vec::new();
+    // Every request body's schema is named `…Request` (the error body's `code` is a problem code, not a secret).
+    for (schema_name, schema) in spec["components"]["schemas"].as_mapping().unwrap() {
+        if !schema_name.as_str().unwrap().ends_with("Request") {
+            continue;
+        }
+        let Some(props) = schema["properties"].as_mapping() else { continue };
+        for (field, prop) in props {
+            let (field, schema_name) = (field.as_str().unwrap(), schema_name.as_str().unwrap());
+            // A $ref to a password schema carries writeOnly on the referenced schema.
+            let prop = match prop["$ref"].as_str() {
+                Some(r) => &spec["components"]["schemas"][r.rsplit('/').next().unwrap()],
+                None => prop,
+            };
+            let write_only = prop["writeOnly"].as_bool() == Some(true);
+            if SECRET_FIELDS.contains(&field) != write_only {
+                wrong.push(format!("{schema_name}.{field}: writeOnly {write_only}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "secret fields and writeOnly disagree: {wrong:?}");
+}
+
 /// The top-level modules of a crate (`src/x.rs` or `src/x/`) and, for each, the modules of the same crate its files
 /// name (`crate::y`).
 fn module_graph(krate: &Path) -> std::collections::BTreeMap<String, BTreeSet<String>> {
