@@ -146,6 +146,9 @@ impl DynamoStore {
     }
 }
 
+/// The owner of the copies of events whose username is no account's (see `record`).
+const NO_ACCOUNT: &str = "~";
+
 #[async_trait]
 impl EventSink for DynamoStore {
     async fn record(&self, event: &SecurityEvent) -> Result<(), StoreError> {
@@ -164,13 +167,20 @@ impl EventSink for DynamoStore {
                 item.insert(name.into(), s(v));
             }
         }
-        // Only an account's name gets a copy: not the placeholder of a name that is no account's, nor a pseudonym.
+        // An account's name gets a copy under the account (its own trail, found again at erasure). So does the
+        // placeholder of a name that is no account's (a failed login), under a partition no account can have (`~`
+        // starts no username) that nothing reads: the record is then one BatchWriteItem of two items either way, so
+        // its time does not tell whether a name is an account's (the probe's enumeration.timing on DynamoDB).
         let account = event.username.as_ref().filter(|u| {
             cloudmind_security::validation::Username::parse(u).is_ok_and(|parsed| parsed.as_str() == u.as_str())
         });
-        let Some(username) = account else { return self.put_security(item).await };
+        let owner = match (account, &event.username) {
+            (Some(username), _) => username.as_str(),
+            (None, Some(_)) => NO_ACCOUNT,
+            (None, None) => return self.put_security(item).await,
+        };
         let mut copy = item.clone();
-        copy.insert("pk".into(), s(format!("EVUSER#{username}#{shard}")));
+        copy.insert("pk".into(), s(format!("EVUSER#{owner}#{shard}")));
         copy.insert("home".into(), s(format!("EVENT#{shard}")));
         copy.remove("tpk");
         self.put_security_items(vec![item, copy]).await
