@@ -80,50 +80,42 @@ fn has_credentials() -> bool {
     std::env::var("AWS_ACCESS_KEY_ID").is_ok() || std::env::var("AWS_PROFILE").is_ok()
 }
 
-/// A DynamoDB client for `endpoint` (an emulator or a VPC endpoint), or the SDK's default endpoint.
-pub fn dynamodb_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
-    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
-    if !trust::trusts_aws_roots_only(endpoint) {
-        config = config.http_client(trust::system_http_client());
-    }
-    if let Some(endpoint) = endpoint {
-        config = config.endpoint_url(endpoint);
-        if !has_credentials() && is_local_endpoint(endpoint) {
-            config = config.credentials_provider(emulator_credentials());
+/// `fn $name(sdk, endpoint) -> $sdk::Client`: a client of one AWS SDK crate for `endpoint` (an emulator or a VPC
+/// endpoint), or the SDK's default endpoint. The SDK crates share no builder trait, so one macro writes all three.
+macro_rules! client_for {
+    ($(#[$doc:meta])* $name:ident, $sdk:ident) => {
+        $(#[$doc])*
+        pub fn $name(sdk: &SdkConfig, endpoint: Option<&str>) -> $sdk::Client {
+            let mut config = $sdk::config::Builder::from(sdk);
+            if !trust::trusts_aws_roots_only(endpoint) {
+                config = config.http_client(trust::system_http_client());
+            }
+            if let Some(endpoint) = endpoint {
+                config = config.endpoint_url(endpoint);
+                if !has_credentials() && is_local_endpoint(endpoint) {
+                    config = config.credentials_provider(emulator_credentials());
+                }
+            }
+            $sdk::Client::from_conf(config.build())
         }
-    }
-    aws_sdk_dynamodb::Client::from_conf(config.build())
+    };
 }
 
-/// A Secrets Manager client for `endpoint`, or the SDK's default endpoint.
-pub fn secrets_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_secretsmanager::Client {
-    let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk);
-    if !trust::trusts_aws_roots_only(endpoint) {
-        config = config.http_client(trust::system_http_client());
-    }
-    if let Some(endpoint) = endpoint {
-        config = config.endpoint_url(endpoint);
-        if !has_credentials() && is_local_endpoint(endpoint) {
-            config = config.credentials_provider(emulator_credentials());
-        }
-    }
-    aws_sdk_secretsmanager::Client::from_conf(config.build())
-}
-
-/// An SES v2 client for `endpoint`, or the SDK's default endpoint.
-pub fn ses_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_sesv2::Client {
-    let mut config = aws_sdk_sesv2::config::Builder::from(sdk);
-    if !trust::trusts_aws_roots_only(endpoint) {
-        config = config.http_client(trust::system_http_client());
-    }
-    if let Some(endpoint) = endpoint {
-        config = config.endpoint_url(endpoint);
-        if !has_credentials() && is_local_endpoint(endpoint) {
-            config = config.credentials_provider(emulator_credentials());
-        }
-    }
-    aws_sdk_sesv2::Client::from_conf(config.build())
-}
+client_for!(
+    /// A DynamoDB client for `endpoint` (an emulator or a VPC endpoint), or the SDK's default endpoint.
+    dynamodb_client,
+    aws_sdk_dynamodb
+);
+client_for!(
+    /// A Secrets Manager client for `endpoint`, or the SDK's default endpoint.
+    secrets_client,
+    aws_sdk_secretsmanager
+);
+client_for!(
+    /// An SES v2 client for `endpoint`, or the SDK's default endpoint.
+    ses_client,
+    aws_sdk_sesv2
+);
 
 /// Credentials for a local emulator when none are configured (moto accepts any).
 pub fn emulator_credentials() -> aws_sdk_dynamodb::config::Credentials {
