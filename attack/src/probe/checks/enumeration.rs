@@ -27,11 +27,14 @@ impl Probe {
         let mut first: Option<(Answer, Answer)> = None;
         let wrong =
             |username: &str| json!({"username": username, "password": format!("Wrong-{}-Guess!", random_hex(4))});
+        // Each name, known or not, is tried three times: a name's first failure creates its lockout record and the
+        // next ones find it live (one conditional write more on DynamoDB), so both sides must meet the same states
+        // in the same proportions, or the check measures lockout state instead of existence.
+        let nobodies: Vec<String> = (0..users_needed).map(|_| format!("probe_nobody_{}", random_hex(6))).collect();
         for i in 0..samples {
             // Interleaved, so drift on the server or the network hits both sides alike, in a random order within
             // each pair, so nothing periodic (a new connection every fourth request) lands on one side only.
-            let mut pair =
-                [(true, wrong(&users[i / 3].username)), (false, wrong(&format!("probe_nobody_{}", random_hex(6))))];
+            let mut pair = [(true, wrong(&users[i / 3].username)), (false, wrong(&nobodies[i / 3]))];
             if crate::probe::random_bytes::<1>()[0] & 1 == 1 {
                 pair.swap(0, 1);
             }
